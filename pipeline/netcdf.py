@@ -1,0 +1,246 @@
+"""The NetCDF files the stages exchange: their layout (declared once, here), writing and checked reading.
+
+Every stage writes through :func:`write_dataset`, which checks the dataset against its layout and
+replaces the output atomically, so an interrupted job never leaves a half-written file. Every
+stage reads through :func:`read_dataset`, which names the file and the missing or malformed item.
+The README's table of layouts is generated from :data:`LAYOUTS` (``python -m pipeline.netcdf``).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from importlib import metadata
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import xarray as xr
+
+# Units of the model parameters, used by every layout that stores them.
+UNITS = {
+    "logN": "log10(cm^-2)",
+    "logbeta": "log10(cm^-1)",
+    "sigmain": "1",
+}
+LONG_NAMES = {
+    "logN": "log10 of the column density N",
+    "logbeta": "log10 of the Gaussian standard deviation beta",
+    "sigmain": "noise standard deviation, in transmission units",
+}
+PROVENANCE_PACKAGES = (
+    "diffspec",
+    "jax",
+    "jaxlib",
+    "numpyro",
+    "optax",
+    "numpy",
+    "xarray",
+    "netCDF4",
+)
+
+
+class NetCDFInputError(ValueError):
+    """A stage input is missing, unreadable or does not follow its declared layout."""
+
+
+@dataclass(frozen=True)
+class Var:
+    """One coordinate or data variable: its dimensions, units and long name."""
+
+    dims: tuple[str, ...]
+    units: str
+    long_name: str
+
+
+@dataclass(frozen=True)
+class Layout:
+    """The contents a stage's NetCDF file must have."""
+
+    filename: str
+    description: str
+    coords: Mapping[str, Var]
+    data_vars: Mapping[str, Var]
+    attrs: Mapping[str, str] = field(default_factory=dict)
+
+
+_PARAM = Var(("param",), "", "fitted parameter name")
+
+LAYOUTS: dict[str, Layout] = {
+    "data": Layout(
+        filename="data.nc",
+        description="Synthetic spectrum of one Voigt absorption line with Gaussian noise.",
+        coords={"nu": Var(("nu",), "cm^-1", "wavenumber")},
+        data_vars={
+            "cross_section": Var(("nu",), "cm^2", "absorption cross-section sigma(nu)"),
+            "f_true": Var(("nu",), "1", "noise-free transmission exp(-N sigma)"),
+            "f_obs": Var(("nu",), "1", "observed transmission (f_true plus noise)"),
+            "logN_true": Var((), UNITS["logN"], "true log10 column density"),
+            "logbeta_true": Var((), UNITS["logbeta"], "true log10 Gaussian standard deviation"),
+            "gamma": Var((), "cm^-1", "Lorentzian half width at half maximum (known)"),
+            "line_strength": Var((), "cm^2 cm^-1", "line strength (integrated cross-section)"),
+            "nu0": Var((), "cm^-1", "line centre"),
+        },
+        attrs={
+            "sigma_noise": "standard deviation of the Gaussian noise, transmission units",
+            "seed": "seed of numpy.random.RandomState that drew the noise",
+            "dtype": "floating-point precision of the JAX computation",
+        },
+    ),
+    "chi2_map": Layout(
+        filename="chi2_map.nc",
+        description="chi^2 of the model against the data on a regular (logN, logbeta) grid.",
+        coords={
+            "logN": Var(("logN",), UNITS["logN"], LONG_NAMES["logN"]),
+            "logbeta": Var(("logbeta",), UNITS["logbeta"], LONG_NAMES["logbeta"]),
+        },
+        data_vars={
+            "chi2": Var(("logbeta", "logN"), "1", "chi^2 = sum((f - f_obs)^2) / sigma_noise^2")
+        },
+    ),
+    "optimize": Layout(
+        filename="optimize.nc",
+        description="Gradient-descent trajectories (steepest descent, Adam) from one initial point.",
+        coords={
+            "optimizer": Var(("optimizer",), "", "optimisation method"),
+            "step": Var(("step",), "1", "update number (0 is the initial point)"),
+            "param": _PARAM,
+            "nu": Var(("nu",), "cm^-1", "wavenumber"),
+        },
+        data_vars={
+            "params": Var(
+                ("optimizer", "step", "param"), "", "parameters (logN, logbeta) at each step"
+            ),
+            "chi2": Var(("optimizer", "step"), "1", "chi^2 at each step"),
+            "grad": Var(("optimizer", "step", "param"), "1 / parameter unit", "gradient of chi^2"),
+            "grad_init": Var(
+                ("param",), "1 / parameter unit", "gradient of chi^2 at the initial point"
+            ),
+            "f_best": Var(("optimizer", "nu"), "1", "model transmission at each method's final step"),
+        },
+        attrs={
+            "steepest_descent_eta": "step size of steepest descent",
+            "adam_learning_rate": "Adam (optax) learning rate",
+        },
+    ),
+}
+
+
+def provenance(
+    stage: str, settings: Mapping[str, Any], inputs: Mapping[str, str]
+) -> dict[str, str]:
+    """Global attributes recording the stage, the settings it used, its inputs and package versions."""
+    versions = {}
+    for package in PROVENANCE_PACKAGES:
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return {
+        "stage": stage,
+        "settings": json.dumps(settings, sort_keys=True),
+        "inputs": json.dumps(dict(inputs), sort_keys=True),
+        "versions": json.dumps(versions, sort_keys=True),
+        "Conventions": "CF-1.10",
+    }
+
+
+def new_dataset(
+    kind: str,
+    coords: Mapping[str, Any],
+    data_vars: Mapping[str, Any],
+    attrs: Mapping[str, Any],
+) -> xr.Dataset:
+    """Build a dataset of layout `kind` from plain arrays, attaching units and long names."""
+    layout = LAYOUTS[kind]
+
+    def variable(name: str, spec: Var, values: Any) -> xr.Variable:
+        meta = {"long_name": spec.long_name}
+        if spec.units:
+            meta["units"] = spec.units
+        return xr.Variable(spec.dims, np.asarray(values), attrs=meta)
+
+    ds = xr.Dataset(
+        data_vars={n: variable(n, layout.data_vars[n], v) for n, v in data_vars.items()},
+        coords={n: variable(n, layout.coords[n], v) for n, v in coords.items()},
+        attrs=dict(attrs),
+    )
+    check_layout(ds, kind, source=f"new {layout.filename}")
+    return ds
+
+
+def check_layout(ds: xr.Dataset, kind: str, source: str) -> None:
+    """Raise NetCDFInputError naming `source` if `ds` lacks anything layout `kind` requires."""
+    layout = LAYOUTS[kind]
+    problems = []
+    for group, specs in (("coordinate", layout.coords), ("variable", layout.data_vars)):
+        for name, spec in specs.items():
+            if name not in ds.variables:
+                problems.append(f"missing {group} '{name}'")
+            elif ds[name].dims != spec.dims:
+                problems.append(f"{group} '{name}' has dims {ds[name].dims}, expected {spec.dims}")
+            elif ds[name].size == 0:
+                problems.append(f"{group} '{name}' is empty")
+    problems += [f"missing attribute '{a}'" for a in layout.attrs if a not in ds.attrs]
+    if problems:
+        raise NetCDFInputError(
+            f"{source} is not a valid {layout.filename} ({layout.description}): "
+            + "; ".join(problems)
+        )
+
+
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike, kind: str) -> None:
+    """Check `ds` against layout `kind` and write it to `path` atomically (temp file + rename)."""
+    path = Path(path)
+    check_layout(ds, kind, source=f"output {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    os.close(fd)
+    try:
+        ds.to_netcdf(tmp, engine="netcdf4")
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def read_dataset(path: str | os.PathLike, kind: str) -> xr.Dataset:
+    """Open the NetCDF file at `path`, load it into memory and check it follows layout `kind`."""
+    path = Path(path)
+    expected = LAYOUTS[kind].filename
+    if not path.is_file():
+        raise NetCDFInputError(f"input {path} ({expected}) does not exist")
+    try:
+        with xr.open_dataset(path, engine="netcdf4") as ds:
+            loaded = ds.load()
+    except (OSError, ValueError, RuntimeError) as err:
+        raise NetCDFInputError(
+            f"input {path} ({expected}) is not a readable NetCDF file: {err}"
+        ) from err
+    check_layout(loaded, kind, source=f"input {path}")
+    return loaded
+
+
+def layouts_markdown() -> str:
+    """The README's table of every file layout, generated from LAYOUTS."""
+    lines = []
+    for layout in LAYOUTS.values():
+        lines += [f"#### `{layout.filename}`", "", layout.description, ""]
+        lines += ["| name | kind | dims | units | meaning |", "|---|---|---|---|---|"]
+        for group, specs in (("coord", layout.coords), ("var", layout.data_vars)):
+            for name, spec in specs.items():
+                dims = ", ".join(spec.dims) or "scalar"
+                lines.append(
+                    f"| `{name}` | {group} | {dims} | {spec.units or '-'} | {spec.long_name} |"
+                )
+        for name, meaning in layout.attrs.items():
+            lines.append(f"| `{name}` | attribute | - | - | {meaning} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+if __name__ == "__main__":
+    print(layouts_markdown())

@@ -1,0 +1,75 @@
+"""Stage: steepest descent and Adam on chi^2 from one initial point -> optimize.nc."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from pipeline.forward import chi2, transmission
+from pipeline.netcdf import new_dataset, provenance, write_dataset
+from pipeline.observation import Observation, read_observation
+from pipeline.optimize import descend, steepest_descent
+from pipeline.stages import cli
+
+OPTIMIZERS = ("steepest_descent", "adam")
+
+
+def optimize(
+    obs: Observation,
+    init: tuple[float, float],
+    eta: float,
+    learning_rate: float,
+    steps: int,
+):
+    """Trajectories of both methods from init = (logN, logbeta) as an optimize Dataset."""
+    start = jnp.asarray(init, dtype=obs.f_obs.dtype)
+
+    def loss(params):
+        return chi2(params, obs.line, obs.f_obs, obs.sigma_noise)
+
+    optimizers = {"steepest_descent": steepest_descent(eta), "adam": optax.adam(learning_rate)}
+    runs = [descend(loss, start, optimizers[m], steps) for m in OPTIMIZERS]
+    params = np.stack([np.asarray(r.params) for r in runs])
+    settings = {"init": list(init), "eta": eta, "learning_rate": learning_rate, "steps": steps}
+    return new_dataset(
+        "optimize",
+        coords={
+            "optimizer": list(OPTIMIZERS),
+            "step": np.arange(steps + 1),
+            "param": ["logN", "logbeta"],
+            "nu": np.asarray(obs.line.nu),
+        },
+        data_vars={
+            "params": params,
+            "chi2": np.stack([np.asarray(r.loss) for r in runs]),
+            "grad": np.stack([np.asarray(r.grad) for r in runs]),
+            "grad_init": np.asarray(runs[0].grad[0]),
+            "f_best": np.stack([np.asarray(transmission(obs.line, *p[-1])) for p in params]),
+        },
+        attrs={
+            "steepest_descent_eta": eta,
+            "adam_learning_rate": learning_rate,
+            **provenance("optimize", settings, {"data": obs.path}),
+        },
+    )
+
+
+def main(argv: Sequence[str] | None = None) -> None:
+    """Command line: run both optimisers on one dataset and write their trajectories."""
+    p = cli.parser(__doc__)
+    p.add_argument("--data", required=True, help="data.nc of the dataset")
+    p.add_argument("--init", nargs=2, type=float, default=[20.75, 0.5], metavar=("LOGN", "LOGBETA"))
+    p.add_argument("--eta", type=cli.positive_float, default=1e-5, help="steepest-descent step")
+    p.add_argument("--learning-rate", type=cli.positive_float, default=0.02, help="Adam rate")
+    p.add_argument("--steps", type=cli.positive_int, default=30, help="updates per method")
+    args = p.parse_args(argv)
+    obs = read_observation(args.data, args.threads)
+    ds = optimize(obs, tuple(args.init), args.eta, args.learning_rate, args.steps)
+    write_dataset(ds, args.out, "optimize")
+
+
+if __name__ == "__main__":
+    cli.run(main)

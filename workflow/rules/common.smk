@@ -1,0 +1,63 @@
+import sys
+from pathlib import Path
+
+# The workflow reads its figure table from the package, which may not be installed yet.
+sys.path.insert(0, workflow.basedir)
+from pipeline.figures import CHI2_FIGURES, FIGURES  # noqa: E402
+
+# One directory per dataset; noise levels appear in one canonical form (0.1 and 0.10 are one).
+DATASET = "results/noise{noise}/seed{seed}"
+
+
+wildcard_constraints:
+    noise=r"[0-9][0-9.e+-]*",
+    seed=r"[0-9]+",
+    figure="|".join(FIGURES),
+
+
+def noise_label(value):
+    """The canonical text of a noise level in paths: Python's shortest round-trip repr."""
+    return repr(float(value))
+
+
+def sigma_noise(wildcards):
+    """The noise level of a dataset path, refusing non-canonical spellings of it."""
+    value = float(wildcards.noise)
+    if noise_label(value) != wildcards.noise:
+        raise ValueError(
+            f"noise level '{wildcards.noise}' in a path must be written as '{noise_label(value)}'"
+        )
+    return value
+
+
+def datasets():
+    """Every (noise label, seed) pair of the config, in config order."""
+    return [
+        (noise_label(noise), seed)
+        for noise in config["datasets"]["sigma_noise"]
+        for seed in config["datasets"]["seeds"]
+    ]
+
+
+def dataset_files(pattern):
+    """`pattern` (relative to a dataset directory) expanded over every dataset."""
+    return [f"{DATASET}/{pattern}".format(noise=n, seed=s) for n, s in datasets()]
+
+
+def all_outputs():
+    """What `snakemake` builds by default: every stage's file and figure for every dataset."""
+    outputs = []
+    for name in ("data.nc", "chi2_map.nc", "optimize.nc"):
+        outputs += dataset_files(name)
+    for figure in FIGURES:
+        outputs += dataset_files(f"figures/{figure}.png")
+    return outputs
+
+
+def code(*modules):
+    """The package modules a rule runs, as inputs, so that editing one reruns the rule."""
+    return [f"{workflow.basedir}/pipeline/{m}.py" for m in ("__init__", "netcdf", "stages/cli", *modules)]
+
+
+def log(name):
+    return f"{DATASET}/logs/{name}.log"

@@ -1,0 +1,38 @@
+FIT_CODE = ("runtime", "voigt", "forward", "observation")
+
+
+rule chi2_map:
+    input:
+        data=f"{DATASET}/data.nc",
+        code=code(*FIT_CODE, "stages/chi2_map"),
+    output:
+        f"{DATASET}/chi2_map.nc",
+    params:
+        grid=config["chi2_map"],
+    log:
+        log("chi2_map"),
+    threads: 1
+    shell:
+        "python -m pipeline.stages.chi2_map --data {input.data} --out {output} --threads {threads}"
+        " --logN {params.grid[logN][min]} {params.grid[logN][max]} {params.grid[logN][num]}"
+        " --logbeta {params.grid[logbeta][min]} {params.grid[logbeta][max]}"
+        " {params.grid[logbeta][num]} > {log} 2>&1"
+
+
+rule optimize:
+    input:
+        data=f"{DATASET}/data.nc",
+        code=code(*FIT_CODE, "optimize", "stages/optimize"),
+    output:
+        f"{DATASET}/optimize.nc",
+    params:
+        settings=config["optimize"],
+    log:
+        log("optimize"),
+    threads: 1
+    shell:
+        "python -m pipeline.stages.optimize --data {input.data} --out {output} --threads {threads}"
+        " --init {params.settings[init][logN]} {params.settings[init][logbeta]}"
+        " --eta {params.settings[steepest_descent_eta]}"
+        " --learning-rate {params.settings[adam_learning_rate]}"
+        " --steps {params.settings[steps]} > {log} 2>&1"
