@@ -1,4 +1,4 @@
-"""The NetCDF files the stages exchange: their layout (declared once, here), writing and checked reading.
+"""The NetCDF files the stages exchange: layouts (declared once, here), writing, checked reading.
 
 Every stage writes through :func:`write_dataset`, which checks the dataset against its layout and
 replaces the output atomically, so an interrupted job never leaves a half-written file. Every
@@ -103,7 +103,7 @@ LAYOUTS: dict[str, Layout] = {
     ),
     "optimize": Layout(
         filename="optimize.nc",
-        description="Gradient-descent trajectories (steepest descent, Adam) from one initial point.",
+        description="Gradient-descent trajectories (steepest descent, Adam) from one point.",
         coords={
             "optimizer": Var(("optimizer",), "", "optimisation method"),
             "step": Var(("step",), "1", "update number (0 is the initial point)"),
@@ -119,7 +119,9 @@ LAYOUTS: dict[str, Layout] = {
             "grad_init": Var(
                 ("param",), "1 / parameter unit", "gradient of chi^2 at the initial point"
             ),
-            "f_best": Var(("optimizer", "nu"), "1", "model transmission at each method's final step"),
+            "f_best": Var(
+                ("optimizer", "nu"), "1", "model transmission at each method's final step"
+            ),
         },
         attrs={
             "steepest_descent_eta": "step size of steepest descent",
@@ -132,7 +134,7 @@ LAYOUTS: dict[str, Layout] = {
 def provenance(
     stage: str, settings: Mapping[str, Any], inputs: Mapping[str, str]
 ) -> dict[str, str]:
-    """Global attributes recording the stage, the settings it used, its inputs and package versions."""
+    """Global attributes: the stage, the settings it used, its inputs and package versions."""
     versions = {}
     for package in PROVENANCE_PACKAGES:
         try:

@@ -35,5 +35,9 @@ def read_observation(path: str, threads: int) -> Observation:
         line_strength=float(ds["line_strength"]),
     )
     return Observation(
-        line, jnp.asarray(ds["f_obs"].values, dtype=dtype), float(ds.attrs["sigma_noise"]), ds, str(path)
+        line,
+        jnp.asarray(ds["f_obs"].values, dtype=dtype),
+        float(ds.attrs["sigma_noise"]),
+        ds,
+        str(path),
     )

@@ -12,9 +12,9 @@ import matplotlib
 
 matplotlib.use("Agg")
 
-import matplotlib.pyplot as plt  # noqa: E402
-import xarray as xr  # noqa: E402
-from matplotlib.figure import Figure  # noqa: E402
+import matplotlib.pyplot as plt
+import xarray as xr
+from matplotlib.figure import Figure
 
 NU_LABEL = "wavenumber (cm$^{-1}$)"
 NUMBERED_STEPS = 5  # the tutorial labels the first five steps of each trajectory
@@ -73,12 +73,16 @@ def data(data: xr.Dataset) -> Figure:
     """The observed (noisy) spectrum."""
     fig, ax = _axes()
     ax.plot(data["nu"], data["f_obs"], ".", alpha=0.3)
-    ax.set(xlabel=NU_LABEL, ylabel="transmission", title=f"Observed spectrum ({_dataset_title(data)})")
+    ax.set(
+        xlabel=NU_LABEL, ylabel="transmission", title=f"Observed spectrum ({_dataset_title(data)})"
+    )
     return fig
 
 
 def _chi2_contours(ax, chi2_map: xr.Dataset, levels: Sequence[float], colors: str) -> None:
-    ax.contour(chi2_map["logN"], chi2_map["logbeta"], chi2_map["chi2"], levels=levels, colors=colors)
+    ax.contour(
+        chi2_map["logN"], chi2_map["logbeta"], chi2_map["chi2"], levels=levels, colors=colors
+    )
     ax.set(xlabel="log N", ylabel="log beta")
 
 
@@ -118,13 +122,17 @@ def _trajectory(
 def steepest_descent(chi2_map: xr.Dataset, optimize: xr.Dataset, contours: Contours) -> Figure:
     """Steepest-descent trajectory on the chi^2 contours, first steps numbered."""
     eta = optimize.attrs["steepest_descent_eta"]
-    return _trajectory(chi2_map, optimize, "steepest_descent", contours.levels, f"Steepest descent (eta={eta:g})")
+    return _trajectory(
+        chi2_map, optimize, "steepest_descent", contours.levels, f"Steepest descent (eta={eta:g})"
+    )
 
 
 def adam(chi2_map: xr.Dataset, optimize: xr.Dataset, contours: Contours) -> Figure:
     """Adam trajectory on the chi^2 contours, first steps numbered."""
     rate = optimize.attrs["adam_learning_rate"]
-    return _trajectory(chi2_map, optimize, "adam", contours.levels, f"Adam (learning rate {rate:g})")
+    return _trajectory(
+        chi2_map, optimize, "adam", contours.levels, f"Adam (learning rate {rate:g})"
+    )
 
 
 def best_fit(data: xr.Dataset, optimize: xr.Dataset) -> Figure:

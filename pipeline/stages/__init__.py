@@ -1,1 +1,1 @@
-"""One module per workflow stage; each is a thin command-line wrapper (`python -m pipeline.stages.X --help`)."""
+"""One module per workflow stage, each a thin command line: `python -m pipeline.stages.X --help`."""

@@ -26,7 +26,7 @@ def simulate(
     seed: int,
     dtype: str,
 ):
-    """Synthetic data as an xarray Dataset: grid (cm^-1), cross-section (cm^2), true and noisy flux."""
+    """Synthetic data as a Dataset: grid (cm^-1), cross-section (cm^2), true and noisy flux."""
     nu = jnp.linspace(nu0 - half_width, nu0 + half_width, n_points, dtype=dtype)
     line = Line(nu=nu, nu0=nu0, gamma=gamma, line_strength=line_strength)
     f_true = np.asarray(transmission(line, logN, logbeta))

@@ -1,9 +1,12 @@
-import sys
-from pathlib import Path
+from pipeline.figures import CHI2_FIGURES, FIGURES
 
-# The workflow reads its figure table from the package, which may not be installed yet.
-sys.path.insert(0, workflow.basedir)
-from pipeline.figures import CHI2_FIGURES, FIGURES  # noqa: E402
+# Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
+# installed or not (e.g. in a conda environment). Keeps Snakemake's default strict mode.
+# (The prefix is formatted like a shell command, hence the doubled braces.)
+shell.prefix(
+    f"set -euo pipefail; export PYTHONPATH='{workflow.basedir}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+)
+ENV = "../envs/diffspec.yaml"
 
 # One directory per dataset; noise levels appear in one canonical form (0.1 and 0.10 are one).
 DATASET = "results/noise{noise}/seed{seed}"
@@ -61,3 +64,25 @@ def code(*modules):
 
 def log(name):
     return f"{DATASET}/logs/{name}.log"
+
+
+STAGE_OF_LAYOUT = {"data": "1 data", "chi2_map": "2 chi2 map and optimisation", "optimize": "2 chi2 map and optimisation"}
+
+
+def figure_inputs(wildcards):
+    """The NetCDF files a figure is drawn from, named by layout."""
+    return {layout: f"{DATASET}/{layout}.nc".format(**wildcards) for layout in FIGURES[wildcards.figure]}
+
+
+def contour_flags(wildcards):
+    """The chi^2 contour settings, for the figures drawn over chi^2 only (others don't rerun)."""
+    if wildcards.figure not in CHI2_FIGURES:
+        return ""
+    fig = config["figures"]
+    levels = " ".join(map(str, fig["chi2_levels"]))
+    return f"--levels {levels} --vmin {fig['chi2_vmin']} --vmax {fig['chi2_vmax']}"
+
+
+def figure_stage(wildcards):
+    """Report subcategory: the stage whose output the figure mainly shows."""
+    return STAGE_OF_LAYOUT[FIGURES[wildcards.figure][-1]]

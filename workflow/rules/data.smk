@@ -7,6 +7,8 @@ rule simulate_data:
         line=config["line"],
         precision=config["precision"],
         sigma_noise=sigma_noise,
+    conda:
+        ENV
     log:
         log("data"),
     threads: 1

@@ -9,6 +9,8 @@ rule chi2_map:
         f"{DATASET}/chi2_map.nc",
     params:
         grid=config["chi2_map"],
+    conda:
+        ENV
     log:
         log("chi2_map"),
     threads: 1
@@ -27,6 +29,8 @@ rule optimize:
         f"{DATASET}/optimize.nc",
     params:
         settings=config["optimize"],
+    conda:
+        ENV
     log:
         log("optimize"),
     threads: 1

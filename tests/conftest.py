@@ -1,0 +1,89 @@
+"""Shared fixtures: a tiny configuration and real Snakemake runs of it in temporary directories."""
+
+from __future__ import annotations
+
+import copy
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+DEFAULT_CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
+
+
+def tiny_config() -> dict:
+    """The default config shrunk so a whole workflow run takes seconds."""
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["datasets"] = {"sigma_noise": [0.1], "seeds": [72]}
+    config["line"]["n_points"] = 200
+    config["chi2_map"]["logN"]["num"] = 12
+    config["chi2_map"]["logbeta"]["num"] = 10
+    config["optimize"]["steps"] = 8
+    # chi^2 of 200 points sits near 200, not near the tutorial's 1000
+    config["figures"] = {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360}
+    return config
+
+
+def copy_sources(dest: Path) -> Path:
+    """A private copy of the code (Snakefile, workflow/, pipeline/) that a test may edit."""
+    ignore = shutil.ignore_patterns("__pycache__")
+    dest.mkdir(parents=True)
+    shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
+    for folder in ("workflow", "pipeline"):
+        shutil.copytree(REPO / folder, dest / folder, ignore=ignore)
+    return dest
+
+
+class Workflow:
+    """A workflow directory with its own config/config.yaml, driven by a Snakefile (the repo's)."""
+
+    def __init__(self, path: Path, config: dict, sources: Path = REPO):
+        self.path = path
+        self.sources = sources
+        self.write_config(config)
+
+    def write_config(self, config: dict) -> None:
+        (self.path / "config").mkdir(parents=True, exist_ok=True)
+        (self.path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
+
+    def snakemake(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+        """Run the real snakemake command here; fail the test with its output if it fails."""
+        snakefile = str(self.sources / "Snakefile")
+        cmd = [sys.executable, "-m", "snakemake", "-s", snakefile, "-d", str(self.path)]
+        env = {**os.environ, "PYTHONPATH": str(self.sources)}
+        result = subprocess.run([*cmd, *args], capture_output=True, text=True, env=env)
+        if check and result.returncode != 0:
+            pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
+        return result
+
+    def planned_jobs(self) -> dict[str, int]:
+        """Rule name -> number of jobs a dry run would execute now (empty when up to date)."""
+        out = self.snakemake("-n", "--cores", "1").stdout
+        table = re.search(r"Job stats:\njob\s+count\n-+\s+-+\n(.*?)\ntotal", out, re.S)
+        if table is None:
+            return {}
+        return {rule: int(n) for rule, n in (line.split() for line in table.group(1).splitlines())}
+
+
+@pytest.fixture(scope="session")
+def tiny_run(tmp_path_factory) -> Workflow:
+    """One complete run of the workflow on the tiny config, shared by the tests that read it.
+
+    It runs from its own copy of the sources, so a test may edit code there to see what reruns.
+    """
+    root = tmp_path_factory.mktemp("tiny")
+    workflow = Workflow(root / "run", tiny_config(), sources=copy_sources(root / "src"))
+    workflow.snakemake("--cores", "2")
+    return workflow
+
+
+@pytest.fixture
+def tiny_workflow(tmp_path) -> Workflow:
+    """A fresh, not yet run, workflow directory on the tiny config."""
+    return Workflow(tmp_path, tiny_config())

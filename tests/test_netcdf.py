@@ -1,0 +1,81 @@
+"""NetCDF layouts: checked on write and read, atomic writes, README in step with the code."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import xarray as xr
+from conftest import REPO
+
+from pipeline.netcdf import (
+    NetCDFInputError,
+    layouts_markdown,
+    new_dataset,
+    read_dataset,
+    write_dataset,
+)
+
+
+def small_chi2_map():
+    return new_dataset(
+        "chi2_map",
+        coords={"logN": [20.5, 21.0], "logbeta": [-1.0, 0.0, 1.0]},
+        data_vars={"chi2": np.arange(6.0).reshape(3, 2)},
+        attrs={},
+    )
+
+
+def test_round_trip_keeps_values_units_and_names(tmp_path):
+    write_dataset(small_chi2_map(), tmp_path / "chi2_map.nc", "chi2_map")
+    ds = read_dataset(tmp_path / "chi2_map.nc", "chi2_map")
+    np.testing.assert_array_equal(ds["chi2"], np.arange(6.0).reshape(3, 2))
+    assert ds["logN"].attrs["units"] == "log10(cm^-2)"
+    assert ds["chi2"].attrs["long_name"].startswith("chi^2")
+    assert list(tmp_path.iterdir()) == [tmp_path / "chi2_map.nc"]
+
+
+def test_a_failed_write_leaves_no_file(tmp_path, monkeypatch):
+    def broken(self, path, **kwargs):
+        with open(path, "wb") as half_written:
+            half_written.write(b"half")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(xr.Dataset, "to_netcdf", broken)
+    with pytest.raises(OSError, match="disk full"):
+        write_dataset(small_chi2_map(), tmp_path / "chi2_map.nc", "chi2_map")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_missing_file_is_named(tmp_path):
+    with pytest.raises(NetCDFInputError, match=r"nowhere\.nc \(data\.nc\) does not exist"):
+        read_dataset(tmp_path / "nowhere.nc", "data")
+
+
+def test_malformed_file_is_named(tmp_path):
+    bad = tmp_path / "data.nc"
+    bad.write_text("not a netcdf file")
+    with pytest.raises(NetCDFInputError, match=r"data\.nc .* is not a readable NetCDF file"):
+        read_dataset(bad, "data")
+
+
+def test_file_of_the_wrong_layout_names_what_is_missing(tmp_path):
+    write_dataset(small_chi2_map(), tmp_path / "chi2_map.nc", "chi2_map")
+    with pytest.raises(NetCDFInputError) as err:
+        read_dataset(tmp_path / "chi2_map.nc", "data")
+    message = str(err.value)
+    assert "chi2_map.nc is not a valid data.nc" in message
+    assert "missing variable 'f_obs'" in message and "missing attribute 'seed'" in message
+
+
+def test_wrong_dimensions_are_refused():
+    with pytest.raises(NetCDFInputError, match="'chi2' has dims"):
+        ds = small_chi2_map()
+        ds["chi2"] = ds["chi2"].T
+        from pipeline.netcdf import check_layout
+
+        check_layout(ds, "chi2_map", source="test")
+
+
+def test_readme_documents_the_layouts_as_the_code_declares_them():
+    readme = (REPO / "README.md").read_text()
+    assert layouts_markdown() in readme, "regenerate with: python -m pipeline.netcdf"

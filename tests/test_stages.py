@@ -1,0 +1,143 @@
+"""Each stage's function and command line on small inputs, including how bad input is refused."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+
+from pipeline.figures import FIGURES
+from pipeline.netcdf import read_dataset
+from pipeline.stages import chi2_map, cli, data, figure, optimize
+
+STAGES = ("data", "chi2_map", "optimize", "figure")
+SMALL_LINE = {
+    "nu0": 1000.0, "half_width": 20.0, "n_points": 120, "line_strength": 1e-20,
+    "gamma": 1.0, "logN": 21.0, "logbeta": 0.0,
+}  # fmt: skip
+
+
+@pytest.fixture(scope="module")
+def small_files(tmp_path_factory):
+    """data.nc, chi2_map.nc and optimize.nc of a 120-point dataset, made by the stages' CLIs."""
+    d = tmp_path_factory.mktemp("stages")
+    line_flags = ["--n-points", "120"]
+    data.main(["--out", str(d / "data.nc"), "--sigma-noise", "0.05", "--seed", "3", *line_flags])
+    chi2_map.main(["--data", str(d / "data.nc"), "--out", str(d / "chi2_map.nc"),
+                   "--logN", "20.5", "21.5", "7", "--logbeta", "-1", "1", "5"])  # fmt: skip
+    optimize.main(["--data", str(d / "data.nc"), "--out", str(d / "optimize.nc"), "--steps", "6"])
+    return d
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_every_stage_explains_itself_with_help(stage):
+    result = subprocess.run(
+        [sys.executable, "-m", f"pipeline.stages.{stage}", "--help"], capture_output=True, text=True
+    )
+    assert result.returncode == 0
+    assert "--out" in result.stdout
+
+
+def test_data_noise_is_numpys_legacy_draw_for_the_seed(small_files):
+    ds = read_dataset(small_files / "data.nc", "data")
+    noise = np.random.RandomState(3).normal(0.0, 0.05, 120).astype(np.float32)
+    np.testing.assert_array_equal(ds["f_obs"].values, ds["f_true"].values + noise)
+    assert ds.attrs["seed"] == 3 and ds.attrs["sigma_noise"] == 0.05
+    assert float(ds["logN_true"]) == 21.0 and ds["nu"].size == 120
+
+
+def test_simulate_is_deterministic():
+    a = data.simulate(**SMALL_LINE, sigma_noise=0.1, seed=5, dtype="float32")
+    b = data.simulate(**SMALL_LINE, sigma_noise=0.1, seed=5, dtype="float32")
+    c = data.simulate(**SMALL_LINE, sigma_noise=0.1, seed=6, dtype="float32")
+    assert a.identical(b)
+    assert not np.array_equal(a["f_obs"], c["f_obs"])
+
+
+def test_chi2_map_has_the_grid_as_coordinates_and_its_minimum_near_the_truth(small_files):
+    ds = read_dataset(small_files / "chi2_map.nc", "chi2_map")
+    np.testing.assert_allclose(ds["logN"], np.linspace(20.5, 21.5, 7), rtol=1e-6)
+    np.testing.assert_allclose(ds["logbeta"], np.linspace(-1, 1, 5), rtol=1e-6, atol=1e-7)
+    best = ds["chi2"].argmin(...)
+    assert float(ds["logN"][best["logN"]]) == pytest.approx(21.0, abs=0.17)
+    assert float(ds["logbeta"][best["logbeta"]]) == pytest.approx(0.0, abs=0.5)
+
+
+def test_optimize_records_every_step_and_descends(small_files):
+    ds = read_dataset(small_files / "optimize.nc", "optimize")
+    assert ds.sizes == {"optimizer": 2, "step": 7, "param": 2, "nu": 120}
+    np.testing.assert_allclose(ds["params"].isel(step=0), [[20.75, 0.5]] * 2)
+    np.testing.assert_array_equal(ds["grad_init"], ds["grad"].isel(optimizer=0, step=0))
+    for optimizer in ("steepest_descent", "adam"):
+        chi2 = ds["chi2"].sel(optimizer=optimizer).values
+        assert chi2[-1] < chi2[0], optimizer
+
+
+@pytest.mark.parametrize("name", sorted(FIGURES))
+def test_every_figure_is_drawn_from_the_netcdf_files(small_files, tmp_path, name):
+    inputs = [f"{kind}={small_files / (kind + '.nc')}" for kind in FIGURES[name]]
+    figure.main([name, *inputs, "--out", str(tmp_path / f"{name}.png"), "--levels", "100", "150"])
+    assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_a_figure_given_the_wrong_inputs_is_refused(small_files, tmp_path, capsys):
+    with pytest.raises(SystemExit) as exit_:
+        figure.main(["adam", f"data={small_files / 'data.nc'}", "--out", str(tmp_path / "a.png")])
+    assert exit_.value.code == 2
+    assert "figure adam is drawn from chi2_map, optimize; got data" in capsys.readouterr().err
+
+
+def test_a_missing_input_is_named_and_no_output_is_written(tmp_path, capsys):
+    out = tmp_path / "chi2_map.nc"
+    with pytest.raises(SystemExit) as exit_:
+        cli.run(chi2_map.main, ["--data", str(tmp_path / "data.nc"), "--out", str(out)])
+    assert exit_.value.code == 1
+    assert (
+        f"error: input {tmp_path / 'data.nc'} (data.nc) does not exist" in capsys.readouterr().err
+    )
+    assert not out.exists()
+
+
+def test_an_input_of_the_wrong_kind_is_named(small_files, tmp_path, capsys):
+    with pytest.raises(SystemExit):
+        cli.run(
+            optimize.main,
+            ["--data", str(small_files / "chi2_map.nc"), "--out", str(tmp_path / "o.nc")],
+        )
+    assert "chi2_map.nc is not a valid data.nc" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["--sigma-noise", "-1", "--seed", "1"], "must be a positive finite number, got -1"),
+        (["--sigma-noise", "0.1", "--seed", "-4"], "--seed must be a non-negative integer, got -4"),
+        (
+            ["--sigma-noise", "0.1", "--seed", "1", "--dtype", "float16"],
+            "invalid choice: 'float16'",
+        ),
+    ],
+)
+def test_bad_stage_arguments_are_named(tmp_path, capsys, args, message):
+    with pytest.raises(SystemExit) as exit_:
+        data.main(["--out", str(tmp_path / "d.nc"), *args])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+
+
+def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys):
+    args = [
+        "--data",
+        str(small_files / "data.nc"),
+        "--out",
+        str(tmp_path / "c.nc"),
+        "--logN",
+        "21",
+        "20",
+        "5",
+    ]
+    with pytest.raises(SystemExit):
+        chi2_map.main(args)
+    assert "MIN < MAX and NUM >= 2, got 21 20 5" in capsys.readouterr().err

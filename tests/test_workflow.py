@@ -1,0 +1,138 @@
+"""End-to-end: the real snakemake command on a tiny config, its outputs, reruns and refusals."""
+
+from __future__ import annotations
+
+import copy
+
+import numpy as np
+import xarray as xr
+from conftest import DEFAULT_CONFIG, Workflow, tiny_config
+
+from pipeline.figures import FIGURES
+from pipeline.netcdf import LAYOUTS, read_dataset
+
+DATASET = "results/noise0.1/seed72"
+
+
+def test_every_output_is_written_and_follows_its_layout(tiny_run):
+    for kind in ("data", "chi2_map", "optimize"):
+        ds = read_dataset(tiny_run.path / DATASET / LAYOUTS[kind].filename, kind)
+        assert ds.attrs["stage"] == kind
+    for figure in FIGURES:
+        png = tiny_run.path / DATASET / "figures" / f"{figure}.png"
+        assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
+    assert tiny_run.planned_jobs() == {}, "a finished run must be up to date"
+
+
+def test_outputs_carry_units_and_provenance(tiny_run):
+    data = read_dataset(tiny_run.path / DATASET / "data.nc", "data")
+    assert data["nu"].attrs["units"] == "cm^-1"
+    assert data["cross_section"].attrs["units"] == "cm^2"
+    assert data["logN_true"].attrs["units"] == "log10(cm^-2)"
+    assert '"n_points": 200' in data.attrs["settings"]
+    assert '"jax"' in data.attrs["versions"]
+    optimize = read_dataset(tiny_run.path / DATASET / "optimize.nc", "optimize")
+    assert optimize.sizes["step"] == 9
+    assert DATASET + "/data.nc" in optimize.attrs["inputs"]
+
+
+def test_same_config_gives_the_same_netcdf_contents(tiny_run, tmp_path):
+    again = Workflow(tmp_path, tiny_config())
+    again.snakemake(
+        "--cores", "2", *(f"{DATASET}/{n}" for n in ("data.nc", "chi2_map.nc", "optimize.nc"))
+    )
+    for name in ("data.nc", "chi2_map.nc", "optimize.nc"):
+        with (
+            xr.open_dataset(tiny_run.path / DATASET / name) as a,
+            xr.open_dataset(again.path / DATASET / name) as b,
+        ):
+            xr.testing.assert_identical(a.load(), b.load())
+
+
+def _edited(workflow: Workflow, edit) -> dict[str, int]:
+    config = tiny_config()
+    edit(config)
+    workflow.write_config(config)
+    try:
+        return workflow.planned_jobs()
+    finally:
+        workflow.write_config(tiny_config())
+
+
+def test_changing_one_setting_reruns_exactly_what_depends_on_it(tiny_run):
+    def steps(c):
+        c["optimize"]["steps"] = 9
+
+    def grid(c):
+        c["chi2_map"]["logbeta"]["num"] = 11
+
+    def levels(c):
+        c["figures"]["chi2_levels"] = [210, 260]
+
+    def truth(c):
+        c["line"]["logN"] = 20.9
+
+    assert _edited(tiny_run, steps) == {
+        "optimize": 1,
+        "figure": 3,
+        "all": 1,
+    }  # trajectories, best fit
+    assert _edited(tiny_run, grid) == {"chi2_map": 1, "figure": 3, "all": 1}  # map, trajectories
+    assert _edited(tiny_run, levels) == {"figure": 3, "all": 1}
+    n_figures = len(FIGURES)
+    assert _edited(tiny_run, truth) == {
+        "simulate_data": 1, "chi2_map": 1, "optimize": 1, "figure": n_figures, "all": 1,
+    }  # fmt: skip
+    assert tiny_run.planned_jobs() == {}
+
+
+def test_editing_a_code_module_reruns_the_stages_that_import_it(tiny_run):
+    # Snakemake compares checksums of small inputs: only a real edit counts, not a touch.
+    module = tiny_run.sources / "pipeline" / "optimize.py"
+    original = module.read_text()
+    module.write_text(original + "\n# an edit\n")
+    try:
+        assert tiny_run.planned_jobs() == {"optimize": 1, "figure": 3, "all": 1}
+    finally:
+        module.write_text(original)
+    assert tiny_run.planned_jobs() == {}
+
+
+def test_a_bad_setting_stops_the_run_before_any_job(tiny_workflow):
+    config = tiny_config()
+    config["datasets"]["sigma_noise"] = [0.1, -0.5]
+    config["precision"] = "float16"
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.snakemake("--cores", "1", check=False)
+    assert result.returncode != 0
+    assert "config.datasets.sigma_noise[1] = -0.5" in result.stderr
+    assert "config.precision = 'float16'" in result.stderr
+    assert "float32" in result.stderr  # says what is allowed
+    assert not (tiny_workflow.path / "results").exists()
+
+
+def test_a_non_canonical_noise_level_in_a_path_is_refused(tiny_workflow):
+    result = tiny_workflow.snakemake(
+        "--cores", "1", "results/noise0.10/seed72/data.nc", check=False
+    )
+    assert result.returncode != 0
+    assert "must be written as '0.1'" in result.stdout + result.stderr
+
+
+def test_noise_levels_are_canonical_in_paths(tiny_workflow):
+    config = tiny_config()
+    config["datasets"] = {"sigma_noise": [0.10, 2.5e-2], "seeds": [3]}
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.snakemake("-n", "--cores", "1")
+    assert "results/noise0.1/seed3/data.nc" in result.stdout
+    assert "results/noise0.025/seed3/data.nc" in result.stdout
+
+
+def test_default_config_reproduces_the_tutorials_gradient_and_adam_fit(tmp_path):
+    workflow = Workflow(tmp_path, copy.deepcopy(DEFAULT_CONFIG))
+    workflow.snakemake("--cores", "2", f"{DATASET}/optimize.nc")
+    ds = read_dataset(tmp_path / DATASET / "optimize.nc", "optimize")
+    # the tutorial prints dchi2(params_init) = [-5261.481, 4553.8516] (float32)
+    np.testing.assert_allclose(ds["grad_init"], [-5261.481, 4553.8516], rtol=1e-4)
+    adam_end = ds["params"].sel(optimizer="adam").isel(step=-1)
+    np.testing.assert_allclose(adam_end, [20.987, 0.042], atol=1e-3)
