@@ -1,0 +1,1 @@
+"""Micro-benchmarks, run as modules from the repository root (e.g. python -m benchmarks.voigt)."""
