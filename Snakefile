@@ -20,6 +20,7 @@ validate(config)
 include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
+include: "workflow/rules/bayes.smk"
 include: "workflow/rules/figures.smk"
 
 

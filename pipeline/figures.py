@@ -1,20 +1,31 @@
-"""Which stage outputs each figure is drawn from; read by the Snakefile and the figure stage.
+"""Every figure: the stage files it is drawn from, its plotting module and its config settings.
 
-Kept free of heavy imports so the workflow can read it while parsing its rules.
+Read by the Snakefile (to wire the figure rule) and by the figure stage; kept free of heavy
+imports so the workflow can read it while parsing its rules.
 """
 
 from __future__ import annotations
 
-# figure name -> the dataset files (NetCDF layouts) it is drawn from, in argument order
-FIGURES: dict[str, tuple[str, ...]] = {
-    "cross_section": ("data",),
-    "transmission": ("data",),
-    "data": ("data",),
-    "chi2_map": ("chi2_map",),
-    "steepest_descent": ("chi2_map", "optimize"),
-    "adam": ("chi2_map", "optimize"),
-    "best_fit": ("data", "optimize"),
-}
+from typing import NamedTuple
 
-# figures drawn over the chi^2 contours, which take the contour settings of the config
-CHI2_FIGURES = ("chi2_map", "steepest_descent", "adam")
+
+class FigureSpec(NamedTuple):
+    """How one figure is made: pipeline.plots.<module>.<figure name>(*inputs, **options)."""
+
+    inputs: tuple[str, ...]  # layouts of the files it is drawn from, in argument order
+    module: str  # the pipeline.plots module that draws it
+    options: tuple[str, ...] = ()  # keys of config["figures"] it takes as keyword arguments
+
+
+FIGURES: dict[str, FigureSpec] = {
+    "cross_section": FigureSpec(("data",), "fit"),
+    "transmission": FigureSpec(("data",), "fit"),
+    "data": FigureSpec(("data",), "fit"),
+    "chi2_map": FigureSpec(("chi2_map",), "fit", ("chi2_levels", "chi2_vmin", "chi2_vmax")),
+    "steepest_descent": FigureSpec(("chi2_map", "optimize"), "fit", ("chi2_levels",)),
+    "adam": FigureSpec(("chi2_map", "optimize"), "fit", ("chi2_levels",)),
+    "best_fit": FigureSpec(("data", "optimize"), "fit"),
+    "nuts_predictive": FigureSpec(("data", "nuts"), "posterior", ("band_prob",)),
+    "nuts_pair": FigureSpec(("data", "nuts"), "posterior"),
+    "nuts_vs_svi": FigureSpec(("data", "nuts", "svi"), "posterior"),
+}

@@ -11,7 +11,8 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from importlib import metadata
 from pathlib import Path
@@ -20,7 +21,8 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-# Units of the model parameters, used by every layout that stores them.
+# The model's parameters, and their units in every layout that stores them.
+PARAMS = ("logN", "logbeta", "sigmain")
 UNITS = {
     "logN": "log10(cm^-2)",
     "logbeta": "log10(cm^-1)",
@@ -128,7 +130,126 @@ LAYOUTS: dict[str, Layout] = {
             "adam_learning_rate": "Adam (optax) learning rate",
         },
     ),
+    "compare": Layout(
+        filename="compare.nc",
+        description="NUTS and SVI posteriors side by side, with the distance between them.",
+        coords={
+            # not "method": that name clashes with the keyword of xarray's .sel()
+            "inference": Var(("inference",), "", "inference method (nuts, svi)"),
+            "param": Var(("param",), "", "model parameter"),
+        },
+        data_vars={
+            "mean": Var(("inference", "param"), "parameter units", "posterior mean"),
+            "sd": Var(("inference", "param"), "parameter units", "posterior standard deviation"),
+            "hdi_low": Var(("inference", "param"), "parameter units", "lower end of the HDI"),
+            "hdi_high": Var(("inference", "param"), "parameter units", "upper end of the HDI"),
+            "mean_shift": Var(("param",), "NUTS sd", "(SVI mean - NUTS mean) / NUTS sd"),
+            "sd_ratio": Var(("param",), "1", "SVI sd / NUTS sd"),
+            "wasserstein": Var(("param",), "NUTS sd", "1-D Wasserstein distance of the marginals"),
+            "energy_distance": Var(
+                (), "NUTS sd", "energy distance of the joint draws, standardised"
+            ),
+        },
+        attrs={"hdi_prob": "probability of the highest-density intervals"},
+    ),
 }
+
+
+@dataclass(frozen=True)
+class InferenceLayout:
+    """The groups and variables an ArviZ InferenceData file (one NetCDF) must have."""
+
+    filename: str
+    description: str
+    groups: Mapping[str, Mapping[str, str]]  # group -> {variable: meaning}
+
+
+_POSTERIOR = {p: f"{LONG_NAMES[p]}, {UNITS[p]}" for p in PARAMS}
+_Y = {"y": "flux, transmission units (observed_data: the data; posterior_predictive: draws)"}
+
+INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
+    "nuts": InferenceLayout(
+        filename="nuts.nc",
+        description="NUTS posterior (numpyro), ArviZ InferenceData layout; dims chain, draw, nu.",
+        groups={
+            "posterior": _POSTERIOR,
+            "sample_stats": {
+                "diverging": "whether the transition diverged",
+                "step_size": "leapfrog step size after adaptation",
+                "tree_depth": "depth of the NUTS tree",
+                "n_steps": "leapfrog steps of the transition",
+                "acceptance_rate": "mean Metropolis acceptance probability of the tree",
+                "energy": "Hamiltonian energy",
+            },
+            "observed_data": _Y,
+            "posterior_predictive": _Y,
+        },
+    ),
+    "svi": InferenceLayout(
+        filename="svi.nc",
+        description="SVI (AutoMultivariateNormal guide) draws, ArviZ layout, with the loss trace.",
+        groups={
+            "posterior": _POSTERIOR,
+            "observed_data": _Y,
+            "posterior_predictive": _Y,
+            "optimization": {"loss": "ELBO loss (negative ELBO) of every step, dims step"},
+            "guide": {
+                "auto_loc": "guide mean in the unconstrained space, dims latent",
+                "auto_scale_tril": "Cholesky factor of the guide covariance, dims latent, latent_",
+            },
+        },
+    ),
+}
+
+
+def write_inference(idata: Any, path: str | os.PathLike, kind: str) -> None:
+    """Check InferenceData `idata` against layout `kind` and write it to `path` atomically."""
+    _check_inference(idata, kind, source=f"output {path}")
+    with replaced_atomically(path) as tmp:
+        idata.to_netcdf(str(tmp), engine="netcdf4")
+
+
+def read_inference(path: str | os.PathLike, kind: str) -> Any:
+    """Open an ArviZ NetCDF file into memory and check it follows layout `kind`."""
+    import arviz as az  # only stages that read posteriors pay for importing ArviZ
+
+    path = Path(path)
+    expected = INFERENCE_LAYOUTS[kind].filename
+    if not path.is_file():
+        raise NetCDFInputError(f"input {path} ({expected}) does not exist")
+    try:
+        idata = az.from_netcdf(path, engine="netcdf4")
+        idata.load()
+    except (OSError, ValueError, RuntimeError, KeyError) as err:
+        raise NetCDFInputError(
+            f"input {path} ({expected}) is not a readable NetCDF file: {err}"
+        ) from err
+    _check_inference(idata, kind, source=f"input {path}")
+    return idata
+
+
+def read(path: str | os.PathLike, kind: str) -> Any:
+    """Read any stage file by layout name: an xarray Dataset, or InferenceData for nuts/svi."""
+    if kind in INFERENCE_LAYOUTS:
+        return read_inference(path, kind)
+    return read_dataset(path, kind)
+
+
+def _check_inference(idata: Any, kind: str, source: str) -> None:
+    layout = INFERENCE_LAYOUTS[kind]
+    problems = []
+    for group, variables in layout.groups.items():
+        if group not in idata.groups():
+            problems.append(f"missing group '{group}'")
+            continue
+        problems += [
+            f"missing variable '{group}/{v}'" for v in variables if v not in idata[group].variables
+        ]
+    if problems:
+        raise NetCDFInputError(
+            f"{source} is not a valid {layout.filename} ({layout.description}): "
+            + "; ".join(problems)
+        )
 
 
 def provenance(
@@ -194,19 +315,28 @@ def check_layout(ds: xr.Dataset, kind: str, source: str) -> None:
         )
 
 
-def write_dataset(ds: xr.Dataset, path: str | os.PathLike, kind: str) -> None:
-    """Check `ds` against layout `kind` and write it to `path` atomically (temp file + rename)."""
+@contextmanager
+def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
+    """Yield a temporary path beside `path`; rename it to `path` on success, delete it on failure.
+
+    An interrupted job thus never leaves a half-written output for Snakemake to mistake as done.
+    """
     path = Path(path)
-    check_layout(ds, kind, source=f"output {path}")
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
-        ds.to_netcdf(tmp, engine="netcdf4")
+        yield Path(tmp)
         os.replace(tmp, path)
-    except BaseException:
+    finally:
         Path(tmp).unlink(missing_ok=True)
-        raise
+
+
+def write_dataset(ds: xr.Dataset, path: str | os.PathLike, kind: str) -> None:
+    """Check `ds` against layout `kind` and write it to `path` atomically."""
+    check_layout(ds, kind, source=f"output {path}")
+    with replaced_atomically(path) as tmp:
+        ds.to_netcdf(tmp, engine="netcdf4")
 
 
 def read_dataset(path: str | os.PathLike, kind: str) -> xr.Dataset:
@@ -240,6 +370,14 @@ def layouts_markdown() -> str:
                 )
         for name, meaning in layout.attrs.items():
             lines.append(f"| `{name}` | attribute | - | - | {meaning} |")
+        lines.append("")
+    for layout in INFERENCE_LAYOUTS.values():
+        lines += [f"#### `{layout.filename}`", "", layout.description, ""]
+        lines += ["| group | variable | meaning |", "|---|---|---|"]
+        for group, variables in layout.groups.items():
+            lines += [
+                f"| `{group}` | `{name}` | {meaning} |" for name, meaning in variables.items()
+            ]
         lines.append("")
     return "\n".join(lines)
 

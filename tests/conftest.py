@@ -25,8 +25,10 @@ def tiny_config() -> dict:
     config["chi2_map"]["logN"]["num"] = 12
     config["chi2_map"]["logbeta"]["num"] = 10
     config["optimize"]["steps"] = 8
+    config["nuts"] |= {"num_warmup": 150, "num_samples": 200}
+    config["svi"] |= {"num_steps": 600, "num_draws": 200}
     # chi^2 of 200 points sits near 200, not near the tutorial's 1000
-    config["figures"] = {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360}
+    config["figures"] |= {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360}
     return config
 
 
@@ -57,7 +59,9 @@ class Workflow:
         snakefile = str(self.sources / "Snakefile")
         cmd = [sys.executable, "-m", "snakemake", "-s", snakefile, "-d", str(self.path)]
         env = {**os.environ, "PYTHONPATH": str(self.sources)}
-        result = subprocess.run([*cmd, *args], capture_output=True, text=True, env=env)
+        result = subprocess.run(
+            [*cmd, *args], capture_output=True, text=True, env=env, cwd=self.path
+        )
         if check and result.returncode != 0:
             pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result

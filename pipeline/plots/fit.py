@@ -1,61 +1,20 @@
-"""One function per figure, drawn from the stages' NetCDF files alone (no model evaluation here)."""
+"""Figures of the data, the chi^2 map and the optimisers, drawn from their NetCDF files alone."""
 
 from __future__ import annotations
 
-import os
-import tempfile
 from collections.abc import Sequence
-from pathlib import Path
-from typing import NamedTuple
 
-import matplotlib
-
-matplotlib.use("Agg")
-
-import matplotlib.pyplot as plt
 import xarray as xr
 from matplotlib.figure import Figure
 
-NU_LABEL = "wavenumber (cm$^{-1}$)"
+from pipeline.plots import NU_LABEL, axes, dataset_title
+
 NUMBERED_STEPS = 5  # the tutorial labels the first five steps of each trajectory
-
-
-class Contours(NamedTuple):
-    """How chi^2 is drawn: contour levels and the colour range of the image."""
-
-    levels: Sequence[float]
-    vmin: float
-    vmax: float
-
-
-def save(fig: Figure, path: str | os.PathLike) -> None:
-    """Write `fig` as PNG atomically (temp file + rename), then close it."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=".png", dir=path.parent)
-    os.close(fd)
-    try:
-        fig.savefig(tmp, dpi=150, metadata={"Software": None})
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-    finally:
-        plt.close(fig)
-
-
-def _axes(figsize: tuple[float, float] = (6.4, 4.4)):
-    fig, ax = plt.subplots(figsize=figsize, layout="constrained")
-    return fig, ax
-
-
-def _dataset_title(data: xr.Dataset) -> str:
-    return f"noise {data.attrs['sigma_noise']:g}, seed {data.attrs['seed']}"
 
 
 def cross_section(data: xr.Dataset) -> Figure:
     """Cross-section sigma(nu) of the line (cm^2) against wavenumber."""
-    fig, ax = _axes()
+    fig, ax = axes()
     ax.plot(data["nu"], data["cross_section"])
     ax.set(xlabel=NU_LABEL, ylabel="cross section (cm$^2$)", title="Voigt cross-section")
     return fig
@@ -63,7 +22,7 @@ def cross_section(data: xr.Dataset) -> Figure:
 
 def transmission(data: xr.Dataset) -> Figure:
     """Noise-free transmission exp(-N sigma) against wavenumber."""
-    fig, ax = _axes()
+    fig, ax = axes()
     ax.plot(data["nu"], data["f_true"])
     ax.set(xlabel=NU_LABEL, ylabel="transmission", title="Noise-free transmission")
     return fig
@@ -71,10 +30,10 @@ def transmission(data: xr.Dataset) -> Figure:
 
 def data(data: xr.Dataset) -> Figure:
     """The observed (noisy) spectrum."""
-    fig, ax = _axes()
+    fig, ax = axes()
     ax.plot(data["nu"], data["f_obs"], ".", alpha=0.3)
     ax.set(
-        xlabel=NU_LABEL, ylabel="transmission", title=f"Observed spectrum ({_dataset_title(data)})"
+        xlabel=NU_LABEL, ylabel="transmission", title=f"Observed spectrum ({dataset_title(data)})"
     )
     return fig
 
@@ -86,20 +45,22 @@ def _chi2_contours(ax, chi2_map: xr.Dataset, levels: Sequence[float], colors: st
     ax.set(xlabel="log N", ylabel="log beta")
 
 
-def chi2_map(chi2_map: xr.Dataset, contours: Contours) -> Figure:
+def chi2_map(
+    chi2_map: xr.Dataset, *, chi2_levels: Sequence[float], chi2_vmin: float, chi2_vmax: float
+) -> Figure:
     """chi^2 over the (logN, logbeta) grid: image with contours, as in the tutorial."""
-    fig, ax = _axes()
+    fig, ax = axes()
     logN, logbeta = chi2_map["logN"].values, chi2_map["logbeta"].values
     image = ax.imshow(
         chi2_map["chi2"].values[::-1, :],
         extent=(logN[0], logN[-1], logbeta[0], logbeta[-1]),
         aspect="auto",
         cmap="cividis",
-        vmin=contours.vmin,
-        vmax=contours.vmax,
+        vmin=chi2_vmin,
+        vmax=chi2_vmax,
     )
     fig.colorbar(image, ax=ax, label="$\\chi^2$")
-    _chi2_contours(ax, chi2_map, contours.levels, colors="white")
+    _chi2_contours(ax, chi2_map, chi2_levels, colors="white")
     ax.set_title("$\\chi^2$ map")
     return fig
 
@@ -107,7 +68,7 @@ def chi2_map(chi2_map: xr.Dataset, contours: Contours) -> Figure:
 def _trajectory(
     chi2_map: xr.Dataset, optimize: xr.Dataset, optimizer: str, levels: Sequence[float], title: str
 ) -> Figure:
-    fig, ax = _axes()
+    fig, ax = axes()
     _chi2_contours(ax, chi2_map, levels, colors="gray")
     path = optimize["params"].sel(optimizer=optimizer)
     logN, logbeta = path.sel(param="logN").values, path.sel(param="logbeta").values
@@ -119,25 +80,25 @@ def _trajectory(
     return fig
 
 
-def steepest_descent(chi2_map: xr.Dataset, optimize: xr.Dataset, contours: Contours) -> Figure:
+def steepest_descent(
+    chi2_map: xr.Dataset, optimize: xr.Dataset, *, chi2_levels: Sequence[float]
+) -> Figure:
     """Steepest-descent trajectory on the chi^2 contours, first steps numbered."""
     eta = optimize.attrs["steepest_descent_eta"]
     return _trajectory(
-        chi2_map, optimize, "steepest_descent", contours.levels, f"Steepest descent (eta={eta:g})"
+        chi2_map, optimize, "steepest_descent", chi2_levels, f"Steepest descent (eta={eta:g})"
     )
 
 
-def adam(chi2_map: xr.Dataset, optimize: xr.Dataset, contours: Contours) -> Figure:
+def adam(chi2_map: xr.Dataset, optimize: xr.Dataset, *, chi2_levels: Sequence[float]) -> Figure:
     """Adam trajectory on the chi^2 contours, first steps numbered."""
     rate = optimize.attrs["adam_learning_rate"]
-    return _trajectory(
-        chi2_map, optimize, "adam", contours.levels, f"Adam (learning rate {rate:g})"
-    )
+    return _trajectory(chi2_map, optimize, "adam", chi2_levels, f"Adam (learning rate {rate:g})")
 
 
 def best_fit(data: xr.Dataset, optimize: xr.Dataset) -> Figure:
     """The data with the model at Adam's final parameters."""
-    fig, ax = _axes()
+    fig, ax = axes()
     final = optimize["params"].sel(optimizer="adam").isel(step=-1)
     logN, logbeta = (float(final.sel(param=p)) for p in ("logN", "logbeta"))
     ax.plot(data["nu"], data["f_obs"], ".", alpha=0.3, label="data")

@@ -46,3 +46,21 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"done in {time.perf_counter() - start:.2f} s", file=sys.stderr)
+
+
+def add_posterior_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of the Bayesian stages: priors, the summary's interval and the convergence checks."""
+    p.add_argument("--data", required=True, help="data.nc of the dataset")
+    p.add_argument("--summary", required=True, help="CSV summary table to write")
+    bounds = {"nargs": 2, "type": float, "metavar": ("LOW", "HIGH")}
+    p.add_argument("--logN-prior", default=[20.5, 21.5], help="uniform prior of log10 N", **bounds)
+    p.add_argument(
+        "--logbeta-prior", default=[-1.0, 1.0], help="uniform prior of log10 beta", **bounds
+    )
+    p.add_argument(
+        "--sigmain-rate", type=positive_float, default=10.0, help="exponential prior rate"
+    )
+    p.add_argument("--hdi-prob", type=float, default=0.9, help="probability of the HDI")
+    p.add_argument("--min-ess", type=float, default=400.0, help="flag ESS below this")
+    p.add_argument("--max-r-hat", type=float, default=1.01, help="flag r-hat above this")
+    p.add_argument("--seed", type=int, default=0, help="seed of jax.random.PRNGKey")

@@ -1,4 +1,4 @@
-from pipeline.figures import CHI2_FIGURES, FIGURES
+from pipeline.figures import FIGURES
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
 # installed or not (e.g. in a conda environment). Keeps Snakemake's default strict mode.
@@ -47,10 +47,17 @@ def dataset_files(pattern):
     return [f"{DATASET}/{pattern}".format(noise=n, seed=s) for n, s in datasets()]
 
 
+# every file a dataset's stages write (figures aside)
+DATASET_FILES = (
+    "data.nc", "chi2_map.nc", "optimize.nc", "nuts.nc", "nuts_summary.csv",
+    "svi.nc", "svi_summary.csv", "compare.nc", "compare.csv",
+)
+
+
 def all_outputs():
     """What `snakemake` builds by default: every stage's file and figure for every dataset."""
     outputs = []
-    for name in ("data.nc", "chi2_map.nc", "optimize.nc"):
+    for name in DATASET_FILES:
         outputs += dataset_files(name)
     for figure in FIGURES:
         outputs += dataset_files(f"figures/{figure}.png")
@@ -66,23 +73,54 @@ def log(name):
     return f"{DATASET}/logs/{name}.log"
 
 
-STAGE_OF_LAYOUT = {"data": "1 data", "chi2_map": "2 chi2 map and optimisation", "optimize": "2 chi2 map and optimisation"}
+STAGE_OF_LAYOUT = {
+    "data": "1 data",
+    "chi2_map": "2 chi2 map and optimisation",
+    "optimize": "2 chi2 map and optimisation",
+    "nuts": "3 NUTS and SVI",
+    "svi": "3 NUTS and SVI",
+}
+FIT_CODE = ("runtime", "voigt", "forward", "observation")
 
 
 def figure_inputs(wildcards):
     """The NetCDF files a figure is drawn from, named by layout."""
-    return {layout: f"{DATASET}/{layout}.nc".format(**wildcards) for layout in FIGURES[wildcards.figure]}
+    return {layout: f"{DATASET}/{layout}.nc".format(**wildcards) for layout in FIGURES[wildcards.figure].inputs}
 
 
-def contour_flags(wildcards):
-    """The chi^2 contour settings, for the figures drawn over chi^2 only (others don't rerun)."""
-    if wildcards.figure not in CHI2_FIGURES:
-        return ""
-    fig = config["figures"]
-    levels = " ".join(map(str, fig["chi2_levels"]))
-    return f"--levels {levels} --vmin {fig['chi2_vmin']} --vmax {fig['chi2_vmax']}"
+def flags(settings):
+    """Command-line flags from a dict of settings: {"band_prob": 0.9} -> "--band-prob 0.9"."""
+    return " ".join(
+        f"--{name.replace('_', '-')} " + (" ".join(map(str, v)) if isinstance(v, list) else str(v))
+        for name, v in settings.items()
+    )
+
+
+def figure_flags(wildcards):
+    """The config settings a figure is drawn with, as flags (only its own: others don't rerun it)."""
+    return flags({name: config["figures"][name] for name in FIGURES[wildcards.figure].options})
+
+
+def figure_code(wildcards):
+    """The modules that draw a figure."""
+    return code("figures", "plots/__init__", f"plots/{FIGURES[wildcards.figure].module}", "stages/figure")
+
+
+def prior_flags():
+    """The priors as flags of the Bayesian stages."""
+    p = config["priors"]
+    return flags({
+        "logN_prior": [p["logN"]["low"], p["logN"]["high"]],
+        "logbeta_prior": [p["logbeta"]["low"], p["logbeta"]["high"]],
+        "sigmain_rate": p["sigmain_rate"],
+    })
+
+
+def diagnostic_flags():
+    """The summary and convergence settings as flags of the Bayesian stages."""
+    return flags(config["diagnostics"])
 
 
 def figure_stage(wildcards):
     """Report subcategory: the stage whose output the figure mainly shows."""
-    return STAGE_OF_LAYOUT[FIGURES[wildcards.figure][-1]]
+    return STAGE_OF_LAYOUT[FIGURES[wildcards.figure].inputs[-1]]

@@ -1,7 +1,7 @@
 rule figure:
     input:
         unpack(figure_inputs),
-        code=code("plots", "figures", "stages/figure"),
+        code=figure_code,
     output:
         report(
             f"{DATASET}/figures/{{figure}}.png",
@@ -11,12 +11,14 @@ rule figure:
             labels={"figure": "{figure}", "noise": "{noise}", "seed": "{seed}"},
         ),
     params:
-        files=lambda wildcards, input: " ".join(f"{k}={input[k]}" for k in FIGURES[wildcards.figure]),
-        contour_flags=contour_flags,
+        files=lambda wildcards, input: " ".join(
+            f"{k}={input[k]}" for k in FIGURES[wildcards.figure].inputs
+        ),
+        options=figure_flags,
     conda:
         ENV
     log:
         log("figure_{figure}"),
     shell:
         "python -m pipeline.stages.figure {wildcards.figure} {params.files} --out {output}"
-        " {params.contour_flags} > {log} 2>&1"
+        " {params.options} > {log} 2>&1"

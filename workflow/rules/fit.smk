@@ -1,6 +1,3 @@
-FIT_CODE = ("runtime", "voigt", "forward", "observation")
-
-
 rule chi2_map:
     input:
         data=f"{DATASET}/data.nc",

@@ -1,0 +1,84 @@
+"""Figures of the NUTS and SVI posteriors, drawn from their ArviZ NetCDF files alone."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import arviz as az
+import xarray as xr
+from matplotlib.figure import Figure
+from matplotlib.patches import Patch
+from matplotlib.ticker import MaxNLocator
+
+from pipeline.netcdf import PARAMS
+from pipeline.plots import NU_LABEL, axes, dataset_title
+
+NUTS_COLOR, SVI_COLOR = "orange", "green"  # the tutorial's colours
+
+
+def truth(data: xr.Dataset) -> dict[str, float]:
+    """The values the data were simulated with, by parameter name."""
+    return {
+        "logN": float(data["logN_true"]),
+        "logbeta": float(data["logbeta_true"]),
+        "sigmain": float(data.attrs["sigma_noise"]),
+    }
+
+
+def nuts_predictive(data: xr.Dataset, nuts: Any, *, band_prob: float) -> Figure:
+    """The data with the highest-density band of the NUTS posterior predictive."""
+    band = az.hdi(nuts.posterior_predictive, hdi_prob=band_prob)["y"].values  # (nu, 2)
+    fig, ax = axes(figsize=(10, 4))
+    ax.plot(data["nu"], data["f_obs"], "+", color="black", label="data")
+    ax.fill_between(
+        data["nu"], band[:, 0], band[:, 1], alpha=0.3, color="C0", label=f"{band_prob:.0%} area"
+    )
+    ax.set(xlabel=NU_LABEL, ylabel="transmission")
+    ax.set_title(f"NUTS posterior predictive ({dataset_title(data)})")
+    ax.legend(loc="lower left")
+    return fig
+
+
+def _pair(idata: Any, color: str, cmap: str, ax: Any = None, reference: dict | None = None) -> Any:
+    return az.plot_pair(
+        idata,
+        var_names=list(PARAMS),
+        kind="kde",
+        marginals=True,
+        ax=ax,
+        show=False,
+        reference_values=reference,
+        kde_kwargs={
+            "contourf_kwargs": {"cmap": cmap, "alpha": 0.5},
+            "contour_kwargs": {"alpha": 0},
+        },
+        marginal_kwargs={"color": color},
+        backend_kwargs={"figsize": (7.5, 7.5)} if ax is None else None,
+    )
+
+
+def _pair_figure(grid: Any) -> Figure:
+    for ax in grid.flat:
+        if ax is not None:  # the upper triangle is empty
+            ax.xaxis.set_major_locator(MaxNLocator(3))  # logN's long labels would run together
+            ax.yaxis.set_major_locator(MaxNLocator(4))
+    return grid[0, 0].figure
+
+
+def nuts_pair(data: xr.Dataset, nuts: Any) -> Figure:
+    """Pair plot of the NUTS posterior: KDE contours, marginals and the true values."""
+    fig = _pair_figure(_pair(nuts, NUTS_COLOR, "plasma", reference=truth(data)))
+    fig.suptitle(f"NUTS posterior ({dataset_title(data)})")
+    return fig
+
+
+def nuts_vs_svi(data: xr.Dataset, nuts: Any, svi: Any) -> Figure:
+    """NUTS (orange) and SVI (green) posteriors overlaid in one pair plot, as in the tutorial."""
+    grid = _pair(nuts, NUTS_COLOR, "plasma")
+    fig = _pair_figure(_pair(svi, SVI_COLOR, "viridis", ax=grid, reference=truth(data)))
+    fig.suptitle(f"NUTS vs SVI ({dataset_title(data)})")
+    fig.legend(
+        handles=[Patch(color=NUTS_COLOR, label="NUTS"), Patch(color=SVI_COLOR, label="SVI")],
+        loc="upper right",
+    )
+    return fig

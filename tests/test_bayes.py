@@ -1,0 +1,154 @@
+"""NUTS, SVI, their summaries and comparison on small data, against the truth and each other."""
+
+from __future__ import annotations
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+import numpyro
+import pytest
+from numpyro.infer import SVI, Trace_ELBO
+from numpyro.infer.autoguide import AutoMultivariateNormal
+
+from pipeline.compare import compare, energy_distance
+from pipeline.figures import FIGURES
+from pipeline.inference import Priors, model, run_svi
+from pipeline.netcdf import NetCDFInputError, read_inference, write_inference
+from pipeline.observation import read_observation
+from pipeline.stages import data, figure, nuts, svi
+from pipeline.summary import Thresholds, flag, posterior_summary
+
+PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
+SMALL_NUTS = {"num_warmup": 200, "num_samples": 300, "num_chains": 2, "chain_method": "vectorized",
+              "target_accept_prob": 0.8, "seed": 1}  # fmt: skip
+SMALL_SVI = {"num_steps": 1500, "learning_rate": 0.01, "num_draws": 500, "seed": 1}
+THRESHOLDS = Thresholds(min_ess=100, max_r_hat=1.01)
+
+
+@pytest.fixture(scope="module")
+def obs(tmp_path_factory):
+    path = tmp_path_factory.mktemp("bayes") / "data.nc"
+    data.main(["--out", str(path), "--sigma-noise", "0.05", "--seed", "11", "--n-points", "150"])
+    return read_observation(str(path), threads=1)
+
+
+@pytest.fixture(scope="module")
+def nuts_run(obs):
+    return nuts.nuts(obs, PRIORS, SMALL_NUTS, 0.9, THRESHOLDS)
+
+
+@pytest.fixture(scope="module")
+def svi_run(obs):
+    return svi.svi(obs, PRIORS, SMALL_SVI, 0.9)
+
+
+@pytest.mark.parametrize("stage", ["nuts_run", "svi_run"])
+def test_posterior_recovers_the_truth_within_its_width(request, stage):
+    _, table = request.getfixturevalue(stage)
+    truth = {"logN": 21.0, "logbeta": 0.0, "sigmain": 0.05}
+    for param, value in truth.items():
+        assert abs(table.loc[param, "mean"] - value) < 4 * table.loc[param, "sd"], (param, table)
+    assert table.loc["logN", "sd"] < 0.05  # informative, not the prior's 0.29
+
+
+def test_nuts_file_has_the_arviz_groups_and_sampler_statistics(nuts_run, tmp_path):
+    idata, table = nuts_run
+    write_inference(idata, tmp_path / "nuts.nc", "nuts")
+    back = az.from_netcdf(tmp_path / "nuts.nc")
+    assert back.posterior.sizes == {"chain": 2, "draw": 300}
+    np.testing.assert_array_equal(back.posterior["logN"], idata.posterior["logN"])
+    for stat in ("diverging", "step_size", "tree_depth", "acceptance_rate"):
+        assert stat in back.sample_stats
+    assert back.posterior_predictive["y"].shape == (2, 300, 150)
+    assert back.posterior["logN"].attrs["units"] == "log10(cm^-2)"
+    assert back.posterior.attrs["warmup_seconds"] > 0
+    assert table.loc["logN", "r_hat"] < 1.05 and table["divergences"].iloc[0] == 0
+
+
+def test_nuts_draws_are_the_same_for_the_same_seed(obs, nuts_run):
+    again, _ = nuts.nuts(obs, PRIORS, SMALL_NUTS, 0.9, THRESHOLDS)
+    np.testing.assert_array_equal(again.posterior["logbeta"], nuts_run[0].posterior["logbeta"])
+
+
+def test_svi_file_has_the_loss_trace_and_guide(svi_run, tmp_path):
+    idata, _ = svi_run
+    write_inference(idata, tmp_path / "svi.nc", "svi")
+    back = read_inference(tmp_path / "svi.nc", "svi")
+    loss = back.optimization["loss"].values
+    assert loss.shape == (1500,) and loss[-100:].mean() < loss[0]
+    assert back.guide["auto_scale_tril"].shape == (3, 3)
+    assert back.posterior.sizes == {"chain": 1, "draw": 500}
+
+
+def test_chunked_svi_takes_the_same_steps_as_numpyros_svi_run(obs):
+    mine = run_svi(obs.line, PRIORS, obs.f_obs, num_steps=250, learning_rate=0.01, num_draws=10,
+                   seed=3, report_every=100)  # fmt: skip
+    reference = SVI(model, AutoMultivariateNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO())
+    _, key = jax.random.split(jax.random.PRNGKey(3))
+    result = reference.run(key, 250, obs.line, PRIORS, obs.f_obs, progress_bar=False)
+    np.testing.assert_allclose(mine.losses, result.losses, rtol=1e-5)
+    np.testing.assert_allclose(mine.params["auto_loc"], result.params["auto_loc"], rtol=1e-5)
+
+
+@pytest.mark.parametrize("name", ["nuts_predictive", "nuts_pair", "nuts_vs_svi"])
+def test_posterior_figures_are_drawn_from_the_files(obs, nuts_run, svi_run, tmp_path, name):
+    write_inference(nuts_run[0], tmp_path / "nuts.nc", "nuts")
+    write_inference(svi_run[0], tmp_path / "svi.nc", "svi")
+    files = {"data": obs.path, "nuts": tmp_path / "nuts.nc", "svi": tmp_path / "svi.nc"}
+    inputs = [f"{kind}={files[kind]}" for kind in FIGURES[name].inputs]
+    figure.main([name, *inputs, "--out", str(tmp_path / f"{name}.png")])
+    assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_reading_a_file_without_a_required_group_names_it(svi_run, tmp_path):
+    write_inference(svi_run[0], tmp_path / "svi.nc", "svi")
+    with pytest.raises(NetCDFInputError, match="missing group 'sample_stats'"):
+        read_inference(tmp_path / "svi.nc", "nuts")
+
+
+def _idata(chains: np.ndarray):
+    return az.from_dict(
+        posterior={p: chains + i for i, p in enumerate(("logN", "logbeta", "sigmain"))}
+    )
+
+
+def test_summary_flags_a_sampler_that_has_not_converged():
+    rng = np.random.default_rng(0)
+    stuck = np.stack([rng.normal(0, 1, 500), rng.normal(3, 1, 500)])  # two chains apart
+    table = flag(posterior_summary(_idata(stuck), 0.9), divergences=2, thresholds=THRESHOLDS)
+    assert (table["r_hat"] > 1.5).all()
+    assert table["flags"].str.contains("2 divergences").all()
+    assert table["flags"].str.contains("r_hat").all()
+    walk = np.cumsum(rng.normal(size=(1, 1000)), axis=1)  # one autocorrelated chain
+    table = flag(posterior_summary(_idata(walk), 0.9), 0, THRESHOLDS)
+    assert table["flags"].str.contains("ess_bulk").all()
+    assert (table["r_hat"] > 1.01).all(), "split R-hat of one drifting chain must show it"
+
+
+def test_summary_of_good_draws_is_clean_and_has_the_tutorials_columns():
+    good = np.random.default_rng(1).normal(size=(1, 2000))
+    table = flag(posterior_summary(_idata(good), 0.9), 0, THRESHOLDS)
+    assert list(table.columns[:5]) == ["mean", "sd", "q5%", "q50%", "q95%"]
+    assert {"hdi_5%", "hdi_95%", "ess_bulk", "ess_tail", "r_hat"} <= set(table.columns)
+    assert (table["flags"] == "").all() and np.isfinite(table["r_hat"]).all()
+    assert table.loc["logN", "q50%"] == pytest.approx(np.median(good), abs=1e-9)
+
+
+def test_compare_is_zero_for_one_posterior_and_measures_a_shift():
+    rng = np.random.default_rng(2)
+    a = rng.normal(size=(1, 3000))
+    same = compare(_idata(a), _idata(a), 0.9)
+    np.testing.assert_allclose(same["mean_shift"], 0.0, atol=1e-12)
+    np.testing.assert_allclose(same["sd_ratio"], 1.0)
+    assert same["energy_distance"] == pytest.approx(0.0, abs=1e-9)
+    shifted = compare(_idata(a), _idata(a + 0.5 * a.std(ddof=1)), 0.9)  # NUTS sd has ddof=1
+    np.testing.assert_allclose(shifted["mean_shift"], 0.5, rtol=1e-6)
+    np.testing.assert_allclose(shifted["wasserstein"], 0.5, rtol=1e-6)
+    assert shifted["energy_distance"] > 0.2
+
+
+def test_energy_distance_separates_distributions():
+    rng = np.random.default_rng(3)
+    x, y = rng.normal(size=(800, 2)), rng.normal(size=(800, 2))
+    assert energy_distance(x, y) < 0.15 < energy_distance(x, y + jnp.array([1.0, 0.0]))

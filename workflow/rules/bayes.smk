@@ -1,0 +1,65 @@
+rule nuts:
+    input:
+        data=f"{DATASET}/data.nc",
+        code=code(*FIT_CODE, "inference", "summary", "stages/nuts"),
+    output:
+        nc=f"{DATASET}/nuts.nc",
+        summary=f"{DATASET}/nuts_summary.csv",
+    params:
+        priors=prior_flags(),
+        diagnostics=diagnostic_flags(),
+        nuts=config["nuts"],
+    log:
+        log("nuts"),
+    threads: 1
+    conda:
+        ENV
+    shell:
+        "python -m pipeline.stages.nuts --data {input.data} --out {output.nc}"
+        " --summary {output.summary} --threads {threads} {params.priors} {params.diagnostics}"
+        " --num-warmup {params.nuts[num_warmup]} --num-samples {params.nuts[num_samples]}"
+        " --num-chains {params.nuts[num_chains]} --chain-method {params.nuts[chain_method]}"
+        " --target-accept-prob {params.nuts[target_accept_prob]} --seed {params.nuts[seed]}"
+        " > {log} 2>&1"
+
+
+rule svi:
+    input:
+        data=f"{DATASET}/data.nc",
+        code=code(*FIT_CODE, "inference", "summary", "stages/svi"),
+    output:
+        nc=f"{DATASET}/svi.nc",
+        summary=f"{DATASET}/svi_summary.csv",
+    params:
+        priors=prior_flags(),
+        diagnostics=diagnostic_flags(),
+        svi=config["svi"],
+    log:
+        log("svi"),
+    threads: 1
+    conda:
+        ENV
+    shell:
+        "python -m pipeline.stages.svi --data {input.data} --out {output.nc}"
+        " --summary {output.summary} --threads {threads} {params.priors} {params.diagnostics}"
+        " --num-steps {params.svi[num_steps]} --learning-rate {params.svi[learning_rate]}"
+        " --num-draws {params.svi[num_draws]} --seed {params.svi[seed]} > {log} 2>&1"
+
+
+rule compare:
+    input:
+        nuts=f"{DATASET}/nuts.nc",
+        svi=f"{DATASET}/svi.nc",
+        code=code("compare", "stages/compare"),
+    output:
+        nc=f"{DATASET}/compare.nc",
+        csv=f"{DATASET}/compare.csv",
+    params:
+        hdi_prob=config["diagnostics"]["hdi_prob"],
+    log:
+        log("compare"),
+    conda:
+        ENV
+    shell:
+        "python -m pipeline.stages.compare --nuts {input.nuts} --svi {input.svi}"
+        " --out {output.nc} --csv {output.csv} --hdi-prob {params.hdi_prob} > {log} 2>&1"
