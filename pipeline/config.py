@@ -35,8 +35,33 @@ def problems(config: Mapping[str, Any], schema_path: Path = SCHEMA) -> list[str]
     return lines
 
 
-def validate(config: Mapping[str, Any], schema_path: Path = SCHEMA) -> None:
-    """Raise ConfigError listing every problem if `config` breaks the schema."""
+def coerce_numbers(node: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
+    """`node` with strings converted where the schema wants a number or an integer.
+
+    Snakemake passes nested `--config` values (e.g. datasets={"seeds": [1, 2]}) as strings.
+    Dicts and lists are updated in place, as Snakemake holds the config object itself.
+    """
+    if "$ref" in schema:
+        schema = defs[schema["$ref"].split("/")[-1]]
+    kind = schema.get("type")
+    if isinstance(node, str) and kind in ("number", "integer"):
+        try:
+            return int(node) if kind == "integer" else float(node)
+        except ValueError:
+            return node  # left for the schema check to name
+    if isinstance(node, dict):
+        for key, sub in schema.get("properties", {}).items():
+            if key in node:
+                node[key] = coerce_numbers(node[key], sub, defs)
+    elif isinstance(node, list) and "items" in schema:
+        node[:] = [coerce_numbers(item, schema["items"], defs) for item in node]
+    return node
+
+
+def validate(config: dict[str, Any], schema_path: Path = SCHEMA) -> None:
+    """Convert numbers given as text, then raise ConfigError listing every schema problem."""
+    schema = yaml.safe_load(schema_path.read_text())
+    coerce_numbers(config, schema, schema.get("$defs", {}))
     found = problems(config, schema_path)
     if found:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(found))

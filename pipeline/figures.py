@@ -29,3 +29,15 @@ FIGURES: dict[str, FigureSpec] = {
     "nuts_pair": FigureSpec(("data", "nuts"), "posterior"),
     "nuts_vs_svi": FigureSpec(("data", "nuts", "svi"), "posterior"),
 }
+
+# figures of a whole sweep, drawn from results/sweep/summary.nc
+SWEEP_FIGURES: dict[str, FigureSpec] = {
+    name: FigureSpec(("sweep_summary",), "sweep")
+    for name in (
+        "sweep_posterior_sd",
+        "sweep_coverage",
+        "sweep_zscores",
+        "sweep_nuts_vs_svi",
+        "sweep_cost",
+    )
+}

@@ -70,6 +70,8 @@ class Layout:
 
 
 _PARAM = Var(("param",), "", "fitted parameter name")
+_PER_DATASET = ("noise", "seed", "inference", "param")
+_CALIBRATION = ("noise", "inference", "param")
 
 LAYOUTS: dict[str, Layout] = {
     "data": Layout(
@@ -130,6 +132,28 @@ LAYOUTS: dict[str, Layout] = {
             "adam_learning_rate": "Adam (optax) learning rate",
         },
     ),
+    "laplace": Layout(
+        filename="laplace.nc",
+        description="Laplace approximation: posterior mode and inverse Hessian there (JAX).",
+        coords={
+            "param": Var(("param",), "", "model parameter"),
+            "param_": Var(("param_",), "", "model parameter (second axis of the covariance)"),
+        },
+        data_vars={
+            "mode": Var(("param",), "parameter units", "posterior mode (MAP)"),
+            "sd": Var(("param",), "parameter units", "standard deviation of the approximation"),
+            "covariance": Var(
+                ("param", "param_"), "parameter units^2", "inverse Hessian at the mode"
+            ),
+            "lower": Var(("param",), "parameter units", "mode - z sd, z for hdi_prob"),
+            "upper": Var(("param",), "parameter units", "mode + z sd"),
+        },
+        attrs={
+            "hdi_prob": "probability of the interval [lower, upper]",
+            "converged": "1 if Newton's steps fell below 1e-3 sd, else 0",
+            "iterations": "Newton iterations taken",
+        },
+    ),
     "compare": Layout(
         filename="compare.nc",
         description="NUTS and SVI posteriors side by side, with the distance between them.",
@@ -151,6 +175,46 @@ LAYOUTS: dict[str, Layout] = {
             ),
         },
         attrs={"hdi_prob": "probability of the highest-density intervals"},
+    ),
+    "sweep_summary": Layout(
+        filename="summary.nc",
+        description=(
+            "A sweep's results: per dataset and inference method, then calibration across seeds."
+        ),
+        coords={
+            "noise": Var(("noise",), "1", "noise level sigma_noise, transmission units"),
+            "seed": Var(("seed",), "", "seed of the noise draw"),
+            "inference": Var(("inference",), "", "inference method (adam, laplace, nuts, svi)"),
+            "param": Var(("param",), "", "model parameter"),
+        },
+        data_vars={
+            "truth": Var(("noise", "param"), "parameter units", "value the data were made with"),
+            "estimate": Var(_PER_DATASET, "parameter units", "Adam end point, mode or mean"),
+            "sd": Var(_PER_DATASET, "parameter units", "posterior sd (NaN for Adam)"),
+            "lower": Var(_PER_DATASET, "parameter units", "lower end of the interval"),
+            "upper": Var(_PER_DATASET, "parameter units", "upper end of the interval"),
+            "covered": Var(_PER_DATASET, "1", "1 if the interval holds the truth, else 0"),
+            "z": Var(_PER_DATASET, "1", "(estimate - truth) / sd"),
+            "ess_bulk": Var(_PER_DATASET, "1", "bulk effective sample size (NUTS)"),
+            "divergences": Var(("noise", "seed", "inference"), "1", "divergent transitions (NUTS)"),
+            "seconds": Var(("noise", "seed", "inference"), "s", "wall time of the method's job"),
+            "n_datasets": Var(_CALIBRATION, "1", "datasets with an interval"),
+            "coverage": Var(_CALIBRATION, "1", "fraction of intervals holding the truth"),
+            "coverage_low": Var(_CALIBRATION, "1", "95% Wilson interval of the coverage, low"),
+            "coverage_high": Var(_CALIBRATION, "1", "95% Wilson interval of the coverage, high"),
+            "bias": Var(_CALIBRATION, "parameter units", "mean of estimate - truth"),
+            "rmse": Var(_CALIBRATION, "parameter units", "root mean square of estimate - truth"),
+            "mean_sd": Var(_CALIBRATION, "parameter units", "mean posterior sd"),
+            "estimate_spread": Var(_CALIBRATION, "parameter units", "sd of estimates across seeds"),
+            "z_mean": Var(_CALIBRATION, "1", "mean z-score (0 if calibrated)"),
+            "z_sd": Var(_CALIBRATION, "1", "sd of the z-scores (1 if calibrated)"),
+            "shift_vs_nuts": Var(
+                _CALIBRATION, "NUTS sd", "mean of (estimate - NUTS mean) / NUTS sd"
+            ),
+            "sd_ratio_vs_nuts": Var(_CALIBRATION, "1", "mean of sd / NUTS sd"),
+            "mean_seconds": Var(("noise", "inference"), "s", "mean wall time of the method's job"),
+        },
+        attrs={"hdi_prob": "probability of the intervals"},
     ),
 }
 
@@ -200,6 +264,16 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
         },
     ),
 }
+
+
+def annotate_posterior(
+    idata: Any, stage: str, settings: Mapping[str, Any], inputs: Mapping[str, str], seconds: dict
+) -> None:
+    """Put units and long names on the parameters, provenance and phase seconds on the posterior."""
+    for p in PARAMS:
+        idata.posterior[p].attrs.update(units=UNITS[p], long_name=LONG_NAMES[p])
+    idata.posterior.attrs.update(provenance(stage, settings, inputs))
+    idata.posterior.attrs.update(seconds)
 
 
 def write_inference(idata: Any, path: str | os.PathLike, kind: str) -> None:
@@ -330,6 +404,18 @@ def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def annotate(ds: xr.Dataset, kind: str) -> xr.Dataset:
+    """Attach the units and long names of layout `kind` to an existing dataset, and check it."""
+    layout = LAYOUTS[kind]
+    for name, spec in {**layout.coords, **layout.data_vars}.items():
+        if name in ds.variables:
+            ds[name].attrs.update(
+                {"long_name": spec.long_name} | ({"units": spec.units} if spec.units else {})
+            )
+    check_layout(ds, kind, source=f"new {layout.filename}")
+    return ds
 
 
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike, kind: str) -> None:

@@ -17,6 +17,22 @@ REPO = Path(__file__).resolve().parent.parent
 DEFAULT_CONFIG = yaml.safe_load((REPO / "config" / "config.yaml").read_text())
 
 
+SKIPPED: list[str] = []
+
+
+def pytest_runtest_logreport(report: pytest.TestReport) -> None:
+    """Note skipped tests, so that CI can refuse them."""
+    if report.skipped:
+        SKIPPED.append(report.nodeid)
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    """Under CI=true a skipped test fails the run: every test must run there."""
+    if os.environ.get("CI") == "true" and SKIPPED:
+        print(f"\nCI runs every test, but these were skipped: {', '.join(SKIPPED)}")
+        session.exitstatus = pytest.ExitCode.TESTS_FAILED
+
+
 def tiny_config() -> dict:
     """The default config shrunk so a whole workflow run takes seconds."""
     config = copy.deepcopy(DEFAULT_CONFIG)
@@ -66,9 +82,9 @@ class Workflow:
             pytest.fail(f"snakemake {' '.join(args)} failed:\n{result.stdout}\n{result.stderr}")
         return result
 
-    def planned_jobs(self) -> dict[str, int]:
+    def planned_jobs(self, *targets: str) -> dict[str, int]:
         """Rule name -> number of jobs a dry run would execute now (empty when up to date)."""
-        out = self.snakemake("-n", "--cores", "1").stdout
+        out = self.snakemake("-n", "--cores", "1", *targets).stdout
         table = re.search(r"Job stats:\njob\s+count\n-+\s+-+\n(.*?)\ntotal", out, re.S)
         if table is None:
             return {}

@@ -23,6 +23,13 @@ def test_the_default_config_is_valid():
         (("datasets", "seeds"), [1, 1], "config.datasets.seeds = [1, 1]: [1, 1] has non-unique"),
         (("datasets", "seeds"), [-3], "config.datasets.seeds[0] = -3: -3 is less than the minimum"),
         (
+            ("datasets", "seeds"),
+            [1.5],
+            "config.datasets.seeds[0] = 1.5: 1.5 is not of type 'integer'",
+        ),
+        # 0.1 and 0.10 are one noise level: YAML reads both as the float 0.1
+        (("datasets", "sigma_noise"), [0.1, 0.10], "[0.1, 0.1] has non-unique elements"),
+        (
             ("datasets", "sigma_noise"),
             [0.0],
             "config.datasets.sigma_noise[0] = 0.0: 0.0 is less than or equal",

@@ -6,13 +6,12 @@ import math
 
 import jax
 import jax.numpy as jnp
+import mpmath
 import numpy as np
 import pytest
 import scipy.special as sc
 
 from pipeline.voigt import faddeeva, voigt_profile
-
-mpmath = pytest.importorskip("mpmath")
 
 # Rule parameters used by the implementation (N = 11 float64, N = 6 float32): seams and nodes
 # of both are put on every grid.

@@ -48,10 +48,26 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
     print(f"done in {time.perf_counter() - start:.2f} s", file=sys.stderr)
 
 
-def add_posterior_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags of the Bayesian stages: priors, the summary's interval and the convergence checks."""
+def add_sampler_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags shared by NUTS and SVI: data in, summary out, seed, priors and diagnostics."""
     p.add_argument("--data", required=True, help="data.nc of the dataset")
     p.add_argument("--summary", required=True, help="CSV summary table to write")
+    p.add_argument("--seed", type=int, default=0, help="seed of jax.random.PRNGKey")
+    add_prior_arguments(p)
+    add_diagnostic_arguments(p)
+
+
+def prior_settings(args: argparse.Namespace) -> dict:
+    """The priors given on the command line, as keyword arguments of inference.Priors."""
+    return {
+        "logN": tuple(args.logN_prior),
+        "logbeta": tuple(args.logbeta_prior),
+        "sigmain_rate": args.sigmain_rate,
+    }
+
+
+def add_prior_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of the priors of the Bayesian model."""
     bounds = {"nargs": 2, "type": float, "metavar": ("LOW", "HIGH")}
     p.add_argument("--logN-prior", default=[20.5, 21.5], help="uniform prior of log10 N", **bounds)
     p.add_argument(
@@ -60,7 +76,10 @@ def add_posterior_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sigmain-rate", type=positive_float, default=10.0, help="exponential prior rate"
     )
+
+
+def add_diagnostic_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of a posterior summary: the interval's probability and the convergence checks."""
     p.add_argument("--hdi-prob", type=float, default=0.9, help="probability of the HDI")
     p.add_argument("--min-ess", type=float, default=400.0, help="flag ESS below this")
     p.add_argument("--max-r-hat", type=float, default=1.01, help="flag r-hat above this")
-    p.add_argument("--seed", type=int, default=0, help="seed of jax.random.PRNGKey")

@@ -6,15 +6,17 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.figures import FIGURES
+from pipeline.figures import FIGURES, SWEEP_FIGURES
 from pipeline.netcdf import read
 from pipeline.plots import save
 from pipeline.stages import cli
 
+ALL_FIGURES = FIGURES | SWEEP_FIGURES
+
 
 def draw(figure: str, files: dict[str, str], options: dict[str, Any]):
     """Read the files `figure` is drawn from (layout -> path) and return the matplotlib Figure."""
-    spec = FIGURES[figure]
+    spec = ALL_FIGURES[figure]
     draw_figure = getattr(importlib.import_module(f"pipeline.plots.{spec.module}"), figure)
     inputs = [read(files[kind], kind) for kind in spec.inputs]
     return draw_figure(*inputs, **{name: options[name] for name in spec.options})
@@ -23,7 +25,7 @@ def draw(figure: str, files: dict[str, str], options: dict[str, Any]):
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: draw one figure."""
     p = cli.parser(__doc__, threads=False)
-    p.add_argument("figure", choices=sorted(FIGURES), help="which figure")
+    p.add_argument("figure", choices=sorted(ALL_FIGURES), help="which figure")
     p.add_argument("inputs", nargs="+", metavar="LAYOUT=PATH", help="e.g. data=results/.../data.nc")
     p.add_argument(
         "--chi2-levels", nargs="+", type=float, default=[1000, 1200, 1400, 1600, 1800, 2000]
@@ -39,7 +41,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     )
     args = p.parse_args(argv)
     files = dict(item.partition("=")[::2] for item in args.inputs)
-    needed = FIGURES[args.figure].inputs
+    needed = ALL_FIGURES[args.figure].inputs
     if sorted(files) != sorted(needed):
         p.error(f"figure {args.figure} is drawn from {', '.join(needed)}; got {', '.join(files)}")
     save(draw(args.figure, files, vars(args)), args.out)

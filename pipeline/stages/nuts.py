@@ -9,7 +9,7 @@ import arviz as az
 import numpy as np
 
 from pipeline.inference import Priors, run_nuts
-from pipeline.netcdf import LONG_NAMES, PARAMS, UNITS, provenance, write_inference
+from pipeline.netcdf import annotate_posterior, write_inference
 from pipeline.observation import Observation, read_observation
 from pipeline.stages import cli
 from pipeline.summary import Thresholds, flag, posterior_summary, write_csv
@@ -25,11 +25,8 @@ def nuts(obs: Observation, priors: Priors, settings: dict, hdi_prob: float, thre
         coords={"nu": np.asarray(obs.line.nu)},
         dims={"y": ["nu"]},
     )
-    for p in PARAMS:
-        idata.posterior[p].attrs.update(units=UNITS[p], long_name=LONG_NAMES[p])
     record = {**settings, "priors": priors._asdict(), "hdi_prob": hdi_prob}
-    idata.posterior.attrs.update(provenance("nuts", record, {"data": obs.path}))
-    idata.posterior.attrs.update(result.seconds)
+    annotate_posterior(idata, "nuts", record, {"data": obs.path}, result.seconds)
     divergences = int(idata.sample_stats["diverging"].sum())
     table = flag(posterior_summary(idata, hdi_prob), divergences, thresholds)
     return idata, table
@@ -38,7 +35,7 @@ def nuts(obs: Observation, priors: Priors, settings: dict, hdi_prob: float, thre
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: sample one dataset's posterior and write it with its summary."""
     p = cli.parser(__doc__)
-    cli.add_posterior_arguments(p)
+    cli.add_sampler_arguments(p)
     p.add_argument("--num-warmup", type=cli.positive_int, default=1000, help="warmup iterations")
     p.add_argument("--num-samples", type=cli.positive_int, default=2000, help="draws per chain")
     p.add_argument("--num-chains", type=cli.positive_int, default=1, help="chains")
@@ -46,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--target-accept-prob", type=float, default=0.8, help="step-size adaptation")
     args = p.parse_args(argv)
     obs = read_observation(args.data, args.threads)
-    priors = Priors(tuple(args.logN_prior), tuple(args.logbeta_prior), args.sigmain_rate)
+    priors = Priors(**cli.prior_settings(args))
     settings = {
         "num_warmup": args.num_warmup, "num_samples": args.num_samples,
         "num_chains": args.num_chains, "chain_method": args.chain_method,

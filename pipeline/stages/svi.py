@@ -9,7 +9,7 @@ import numpy as np
 import xarray as xr
 
 from pipeline.inference import Priors, run_svi
-from pipeline.netcdf import LONG_NAMES, PARAMS, UNITS, provenance, write_inference
+from pipeline.netcdf import PARAMS, annotate_posterior, write_inference
 from pipeline.observation import Observation, read_observation
 from pipeline.stages import cli
 from pipeline.summary import posterior_summary, write_csv
@@ -26,8 +26,6 @@ def svi(obs: Observation, priors: Priors, settings: dict, hdi_prob: float):
         coords={"nu": nu},
         dims={"y": ["nu"]},
     )
-    for p in PARAMS:
-        idata.posterior[p].attrs.update(units=UNITS[p], long_name=LONG_NAMES[p])
     latent = list(PARAMS)  # AutoMultivariateNormal orders the latent vector by sample site
     loss = xr.Dataset(
         {"loss": ("step", np.asarray(result.losses))},
@@ -45,21 +43,20 @@ def svi(obs: Observation, priors: Priors, settings: dict, hdi_prob: float):
     )
     idata.add_groups(optimization=loss, guide=guide, warn_on_custom_groups=False)
     record = {**settings, "priors": priors._asdict(), "hdi_prob": hdi_prob}
-    idata.posterior.attrs.update(provenance("svi", record, {"data": obs.path}))
-    idata.posterior.attrs.update(result.seconds)
+    annotate_posterior(idata, "svi", record, {"data": obs.path}, result.seconds)
     return idata, posterior_summary(idata, hdi_prob)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: fit the guide to one dataset and write its draws and summary."""
     p = cli.parser(__doc__)
-    cli.add_posterior_arguments(p)
+    cli.add_sampler_arguments(p)
     p.add_argument("--num-steps", type=cli.positive_int, default=10000, help="optimisation steps")
     p.add_argument("--learning-rate", type=cli.positive_float, default=0.01, help="Adam rate")
     p.add_argument("--num-draws", type=cli.positive_int, default=2000, help="draws from the guide")
     args = p.parse_args(argv)
     obs = read_observation(args.data, args.threads)
-    priors = Priors(tuple(args.logN_prior), tuple(args.logbeta_prior), args.sigmain_rate)
+    priors = Priors(**cli.prior_settings(args))
     settings = {
         "num_steps": args.num_steps, "learning_rate": args.learning_rate,
         "num_draws": args.num_draws, "seed": args.seed,

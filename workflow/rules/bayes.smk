@@ -9,9 +9,14 @@ rule nuts:
         priors=prior_flags(),
         diagnostics=diagnostic_flags(),
         nuts=config["nuts"],
+    benchmark:
+        bench("nuts")
     log:
         log("nuts"),
     threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     conda:
         ENV
     shell:
@@ -34,9 +39,14 @@ rule svi:
         priors=prior_flags(),
         diagnostics=diagnostic_flags(),
         svi=config["svi"],
+    benchmark:
+        bench("svi")
     log:
         log("svi"),
     threads: 1
+    resources:
+        mem_mb=2000,
+        runtime=30,
     conda:
         ENV
     shell:
@@ -58,8 +68,37 @@ rule compare:
         hdi_prob=config["diagnostics"]["hdi_prob"],
     log:
         log("compare"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
     conda:
         ENV
     shell:
         "python -m pipeline.stages.compare --nuts {input.nuts} --svi {input.svi}"
         " --out {output.nc} --csv {output.csv} --hdi-prob {params.hdi_prob} > {log} 2>&1"
+
+
+rule laplace:
+    input:
+        data=f"{DATASET}/data.nc",
+        optimize=f"{DATASET}/optimize.nc",
+        code=code(*FIT_CODE, "inference", "stages/laplace"),
+    output:
+        f"{DATASET}/laplace.nc",
+    params:
+        priors=prior_flags(),
+        hdi_prob=config["diagnostics"]["hdi_prob"],
+    benchmark:
+        bench("laplace")
+    log:
+        log("laplace"),
+    threads: 1
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    shell:
+        "python -m pipeline.stages.laplace --data {input.data} --optimize {input.optimize}"
+        " --out {output} --threads {threads} {params.priors} --hdi-prob {params.hdi_prob}"
+        " > {log} 2>&1"

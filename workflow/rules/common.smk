@@ -1,4 +1,5 @@
-from pipeline.figures import FIGURES
+from pipeline.figures import FIGURES, SWEEP_FIGURES
+from pipeline.paths import DATASET_DIR as DATASET, SWEEP_DIR, noise_label
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
 # installed or not (e.g. in a conda environment). Keeps Snakemake's default strict mode.
@@ -8,19 +9,12 @@ shell.prefix(
 )
 ENV = "../envs/diffspec.yaml"
 
-# One directory per dataset; noise levels appear in one canonical form (0.1 and 0.10 are one).
-DATASET = "results/noise{noise}/seed{seed}"
-
 
 wildcard_constraints:
     noise=r"[0-9][0-9.e+-]*",
     seed=r"[0-9]+",
     figure="|".join(FIGURES),
-
-
-def noise_label(value):
-    """The canonical text of a noise level in paths: Python's shortest round-trip repr."""
-    return repr(float(value))
+    sweep_figure="|".join(SWEEP_FIGURES),
 
 
 def sigma_noise(wildcards):
@@ -49,9 +43,12 @@ def dataset_files(pattern):
 
 # every file a dataset's stages write (figures aside)
 DATASET_FILES = (
-    "data.nc", "chi2_map.nc", "optimize.nc", "nuts.nc", "nuts_summary.csv",
+    "data.nc", "chi2_map.nc", "optimize.nc", "laplace.nc", "nuts.nc", "nuts_summary.csv",
     "svi.nc", "svi_summary.csv", "compare.nc", "compare.csv",
 )
+
+
+SWEEP_FILES = ("summary.nc", "summary.csv", "calibration.csv")
 
 
 def all_outputs():
@@ -61,6 +58,9 @@ def all_outputs():
         outputs += dataset_files(name)
     for figure in FIGURES:
         outputs += dataset_files(f"figures/{figure}.png")
+    if len(datasets()) > 1:  # a study across datasets
+        outputs += [f"{SWEEP_DIR}/{name}" for name in SWEEP_FILES]
+        outputs += [f"{SWEEP_DIR}/figures/{name}.png" for name in SWEEP_FIGURES]
     return outputs
 
 
@@ -70,7 +70,13 @@ def code(*modules):
 
 
 def log(name):
+    """A dataset's log file of a job."""
     return f"{DATASET}/logs/{name}.log"
+
+
+def bench(name):
+    """A dataset's Snakemake benchmark file of a job: its wall time, memory and CPU time."""
+    return f"{DATASET}/benchmarks/{name}.tsv"
 
 
 STAGE_OF_LAYOUT = {

@@ -7,8 +7,13 @@ rule simulate_data:
         line=config["line"],
         precision=config["precision"],
         sigma_noise=sigma_noise,
+    resources:
+        mem_mb=500,
+        runtime=5,
     conda:
         ENV
+    benchmark:
+        bench("data")
     log:
         log("data"),
     threads: 1

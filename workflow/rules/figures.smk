@@ -15,6 +15,9 @@ rule figure:
             f"{k}={input[k]}" for k in FIGURES[wildcards.figure].inputs
         ),
         options=figure_flags,
+    resources:
+        mem_mb=1000,
+        runtime=5,
     conda:
         ENV
     log:

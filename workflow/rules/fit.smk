@@ -6,8 +6,13 @@ rule chi2_map:
         f"{DATASET}/chi2_map.nc",
     params:
         grid=config["chi2_map"],
+    resources:
+        mem_mb=2500,
+        runtime=10,
     conda:
         ENV
+    benchmark:
+        bench("chi2_map")
     log:
         log("chi2_map"),
     threads: 1
@@ -26,8 +31,13 @@ rule optimize:
         f"{DATASET}/optimize.nc",
     params:
         settings=config["optimize"],
+    resources:
+        mem_mb=1000,
+        runtime=10,
     conda:
         ENV
+    benchmark:
+        bench("optimize")
     log:
         log("optimize"),
     threads: 1
