@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -24,30 +24,35 @@ def steepest_descent(eta: float) -> optax.GradientTransformation:
 
 
 def descend(
-    loss: Callable[[jax.Array], jax.Array],
+    loss: Callable[..., jax.Array],
     init: jax.Array,
     optimizer: optax.GradientTransformation,
     steps: int,
+    *data: Any,
 ) -> Trajectory:
-    """Run `steps` updates of `optimizer` on `loss` from `init` in one lax.scan."""
+    """Run `steps` updates of `optimizer` on `loss(params, *data)` from `init` in one lax.scan.
+
+    The data are arguments of the compiled loop, not constants in it, so one program serves
+    every dataset of a shape (and is loaded from the persistent cache after the first).
+    """
     value_and_grad = jax.value_and_grad(loss)
 
-    def update(carry, _):
-        params, state = carry
-        value, grad = value_and_grad(params)
-        updates, state = optimizer.update(grad, state, params)
-        return (optax.apply_updates(params, updates), state), (params, value, grad)
-
     @jax.jit
-    def run(init: jax.Array) -> Trajectory:
+    def run(init: jax.Array, data: tuple) -> Trajectory:
+        def update(carry, _):
+            params, state = carry
+            value, grad = value_and_grad(params, *data)
+            updates, state = optimizer.update(grad, state, params)
+            return (optax.apply_updates(params, updates), state), (params, value, grad)
+
         (final, _), (params, values, grads) = jax.lax.scan(
             update, (init, optimizer.init(init)), length=steps
         )
-        final_value, final_grad = value_and_grad(final)
+        final_value, final_grad = value_and_grad(final, *data)
         return Trajectory(
             params=jnp.concatenate([params, final[None]]),
             loss=jnp.concatenate([values, final_value[None]]),
             grad=jnp.concatenate([grads, final_grad[None]]),
         )
 
-    return run(init)
+    return run(init, data)

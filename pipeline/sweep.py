@@ -107,7 +107,8 @@ def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarra
         p = k / n
         centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
         half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    return centre - half, centre + half
+    # the interval holds p; at p = 0 or 1 rounding alone would put p a hair outside
+    return np.minimum(centre - half, p), np.maximum(centre + half, p)
 
 
 def summarize(root: Path, datasets: Sequence[Dataset]) -> xr.Dataset:

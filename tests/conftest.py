@@ -70,11 +70,14 @@ class Workflow:
         (self.path / "config").mkdir(parents=True, exist_ok=True)
         (self.path / "config" / "config.yaml").write_text(yaml.safe_dump(config))
 
-    def snakemake(self, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-        """Run the real snakemake command here; fail the test with its output if it fails."""
+    def snakemake(
+        self, *args: str, check: bool = True, env: dict[str, str] | None = None
+    ) -> subprocess.CompletedProcess:
+        """Run the real snakemake command here (`env`: extra variables); fail the test with its
+        output if it fails."""
         snakefile = str(self.sources / "Snakefile")
         cmd = [sys.executable, "-m", "snakemake", "-s", snakefile, "-d", str(self.path)]
-        env = {**os.environ, "PYTHONPATH": str(self.sources)}
+        env = {**os.environ, "PYTHONPATH": str(self.sources), **(env or {})}
         result = subprocess.run(
             [*cmd, *args], capture_output=True, text=True, env=env, cwd=self.path
         )

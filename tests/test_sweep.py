@@ -103,6 +103,15 @@ def test_wilson_interval_matches_known_values():
     assert low[0] == pytest.approx(0.0, abs=1e-12) and high[0] == pytest.approx(0.4345, abs=1e-4)
 
 
+def test_wilson_interval_holds_the_fraction_exactly_at_0_and_1():
+    # error bars of coverage figures must not be negative (10 of 10 once gave high < 1.0)
+    n = np.arange(1.0, 200.0)
+    for k in (0 * n, n):
+        low, high = wilson(k, n)
+        assert (low <= k / n).all() and (k / n <= high).all()
+    assert wilson(np.array([10.0]), np.array([10.0]))[0][0] == pytest.approx(0.7225, abs=1e-4)
+
+
 def test_the_lists_can_be_given_on_the_command_line(tiny_workflow):
     # Snakemake passes nested --config values as text; the config check turns them into numbers.
     lists = 'datasets={"sigma_noise": [0.05, 0.10], "seeds": [1, 2]}'

@@ -27,11 +27,9 @@ def optimize(
     """Trajectories of both methods from init = (logN, logbeta) as an optimize Dataset."""
     start = jnp.asarray(init, dtype=obs.f_obs.dtype)
 
-    def loss(params):
-        return chi2(params, obs.line, obs.f_obs, obs.sigma_noise)
-
     optimizers = {"steepest_descent": steepest_descent(eta), "adam": optax.adam(learning_rate)}
-    runs = [descend(loss, start, optimizers[m], steps) for m in OPTIMIZERS]
+    data = (obs.line, obs.f_obs, obs.sigma_noise)
+    runs = [descend(chi2, start, optimizers[m], steps, *data) for m in OPTIMIZERS]
     params = np.stack([np.asarray(r.params) for r in runs])
     settings = {"init": list(init), "eta": eta, "learning_rate": learning_rate, "steps": steps}
     return new_dataset(

@@ -2,10 +2,13 @@ from pipeline.figures import FIGURES, SWEEP_FIGURES
 from pipeline.paths import DATASET_DIR as DATASET, SWEEP_DIR, noise_label
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
-# installed or not (e.g. in a conda environment). Keeps Snakemake's default strict mode.
+# installed or not (e.g. in a conda environment). A fixed hash seed makes numpyro trace its
+# sites in the same order in every job, so JAX's persistent cache finds the programs that an
+# earlier job compiled. Keeps Snakemake's default strict mode.
 # (The prefix is formatted like a shell command, hence the doubled braces.)
 shell.prefix(
-    f"set -euo pipefail; export PYTHONPATH='{workflow.basedir}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
+    "set -euo pipefail; export PYTHONHASHSEED=0; "
+    f"export PYTHONPATH='{workflow.basedir}'${{{{PYTHONPATH:+:$PYTHONPATH}}}}; "
 )
 ENV = "../envs/diffspec.yaml"
 
