@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
+
 import arviz as az
 import jax
 import jax.numpy as jnp
@@ -69,6 +72,21 @@ def test_nuts_file_has_the_arviz_groups_and_sampler_statistics(nuts_run, tmp_pat
 def test_nuts_draws_are_the_same_for_the_same_seed(obs, nuts_run):
     again, _ = nuts.nuts(obs, PRIORS, SMALL_NUTS, 0.9, THRESHOLDS)
     np.testing.assert_array_equal(again.posterior["logbeta"], nuts_run[0].posterior["logbeta"])
+
+
+def test_parallel_chains_run_on_one_device_each(obs, tmp_path):
+    # XLA's CPU device count is fixed when JAX starts: only a fresh process shows it working
+    out = tmp_path / "nuts.nc"
+    cmd = [sys.executable, "-m", "pipeline.stages.nuts", "--data", obs.path, "--out", str(out),
+           "--summary", str(tmp_path / "nuts.csv"), "--num-warmup", "100", "--num-samples", "100",
+           "--num-chains", "2", "--chain-method", "parallel", "--threads", "2"]  # fmt: skip
+    result = subprocess.run(cmd, capture_output=True, text=True)
+    assert result.returncode == 0, result.stderr
+    assert "parallel" not in result.stderr.lower()  # numpyro warns when it falls back
+    posterior = read_inference(out, "nuts").posterior
+    assert posterior.sizes == {"chain": 2, "draw": 100}
+    chains = posterior["logN"].values
+    assert not np.array_equal(chains[0], chains[1])
 
 
 def test_svi_file_has_the_loss_trace_and_guide(svi_run, tmp_path):

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import argparse
+import atexit
+import os
 import sys
 import time
 from collections.abc import Callable, Sequence
@@ -46,6 +48,17 @@ def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"done in {time.perf_counter() - start:.2f} s", file=sys.stderr)
+    fast_exit()
+
+
+def fast_exit() -> None:
+    """Exit now with status 0: run the atexit handlers and flush, then skip the interpreter's
+    teardown of JAX, numpyro and ArviZ (~0.4 s per job, measured; every output is already
+    written, closed and renamed into place)."""
+    atexit._run_exitfuncs()
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(0)
 
 
 def add_sampler_arguments(p: argparse.ArgumentParser) -> None:

@@ -6,6 +6,7 @@ import sys
 from collections.abc import Sequence
 
 import arviz as az
+import jax
 import numpy as np
 
 from pipeline.inference import Priors, run_nuts
@@ -39,9 +40,16 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--num-warmup", type=cli.positive_int, default=1000, help="warmup iterations")
     p.add_argument("--num-samples", type=cli.positive_int, default=2000, help="draws per chain")
     p.add_argument("--num-chains", type=cli.positive_int, default=1, help="chains")
-    p.add_argument("--chain-method", choices=("sequential", "vectorized"), default="vectorized")
+    p.add_argument(
+        "--chain-method",
+        choices=("sequential", "vectorized", "parallel"),
+        default="vectorized",
+        help="parallel: one CPU device per chain (give --threads as many as chains)",
+    )
     p.add_argument("--target-accept-prob", type=float, default=0.8, help="step-size adaptation")
     args = p.parse_args(argv)
+    if args.chain_method == "parallel":  # pmap needs a device per chain, set before JAX starts
+        jax.config.update("jax_num_cpu_devices", args.num_chains)
     obs = read_observation(args.data, args.threads)
     priors = Priors(**cli.prior_settings(args))
     settings = {

@@ -13,7 +13,8 @@ rule nuts:
         bench("nuts")
     log:
         log("nuts"),
-    threads: 1
+    # parallel chains run side by side, one core each
+    threads: config["nuts"]["num_chains"] if config["nuts"]["chain_method"] == "parallel" else 1
     resources:
         mem_mb=2000,
         runtime=30,
