@@ -40,7 +40,8 @@ def positive_float(text: str) -> float:
 
 
 def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> None:
-    """Run a stage's main, turning a bad input file into a one-line error and exit status 1."""
+    """A stage's process entry point: run main, turn a bad input file into a one-line error
+    and exit status 1, and on success end the process at once (fast_exit)."""
     start = time.perf_counter()
     try:
         main(argv)
