@@ -62,6 +62,8 @@ def _pair_figure(grid: Any) -> Figure:
         if ax is not None:  # the upper triangle is empty
             ax.xaxis.set_major_locator(MaxNLocator(3))  # logN's long labels would run together
             ax.yaxis.set_major_locator(MaxNLocator(4))
+            # tilted, so that the last label of one panel clears the first of the next
+            ax.tick_params(axis="x", labelrotation=30)
     return grid[0, 0].figure
 
 
