@@ -151,9 +151,12 @@ def driver_command(stage: Stage, workdir: Path, quick: bool, json_out: Path) -> 
 
 
 def import_command(stage: Stage | None) -> list[str]:
-    """Interpreter start plus the stage's imports (a bare interpreter for None)."""
-    code = f"import {', '.join(stage.imports)}" if stage else "pass"
-    return [PYTHON, "-c", code]
+    """Interpreter start plus the stage's imports (a bare interpreter for None), then the exit
+    the stages take (pipeline.stages.cli.fast_exit), without the interpreter's teardown."""
+    if stage is None:
+        return [PYTHON, "-c", "pass"]
+    code = f"import {', '.join(stage.imports)}; from pipeline.stages.cli import fast_exit"
+    return [PYTHON, "-c", code + "; fast_exit()"]
 
 
 def phase_timer_seconds(path: Path) -> dict[str, float]:
