@@ -30,6 +30,7 @@ from benchmarks.common import (
     scratch,
     write_config,
 )
+from pipeline.sweep import job_seconds
 
 RULES = ("optimize", "laplace", "nuts", "svi")
 FIRST, NEXT = "results/noise0.1/seed1", "results/noise0.2/seed2"
@@ -57,16 +58,10 @@ def next_dataset_seconds(tree: Path) -> dict[str, float]:
             cmd = [PYTHON, "-m", "snakemake", "-s", str(tree / "Snakefile"), "-d", str(workdir),
                    "--cores", "1", *(f"{dataset}/{rule}.nc" for rule in RULES)]  # fmt: skip
             run_command(cmd, env=env, cwd=workdir, log=workdir / "snakemake.log")
-        bench = workdir / NEXT / "benchmarks"
-        return {rule: _seconds(bench / f"{rule}.tsv") for rule in RULES}
+        return {rule: job_seconds(workdir / NEXT, rule) for rule in RULES}
     finally:
         remove(workdir)
         remove(cache)
-
-
-def _seconds(tsv: Path) -> float:
-    """The wall seconds of a Snakemake benchmark file (its first column, second line)."""
-    return float(tsv.read_text().splitlines()[1].split("\t")[0])
 
 
 def compare(revision: str, repeats: int) -> Table:

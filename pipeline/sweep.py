@@ -50,7 +50,7 @@ def _summary_rows(path: Path) -> pd.DataFrame:
     return table.rename(columns={hdi[0]: "lower", hdi[1]: "upper", "mean": "estimate"})
 
 
-def _seconds(folder: Path, rule: str) -> float:
+def job_seconds(folder: Path, rule: str) -> float:
     """Wall seconds of a rule's job, from its Snakemake benchmark file (NaN if none)."""
     path = folder / "benchmarks" / f"{rule}.tsv"
     return float(pd.read_csv(path, sep="\t")["s"].iloc[0]) if path.is_file() else math.nan
@@ -92,7 +92,7 @@ def dataset_rows(root: Path, dataset: Dataset) -> pd.DataFrame:
         )
         for column in ("estimate", "sd", "lower", "upper", "ess_bulk", "divergences"):
             row[column] = table[column].to_numpy(float) if column in table else math.nan
-        row["seconds"] = _seconds(folder, METHOD_RULE[method])
+        row["seconds"] = job_seconds(folder, METHOD_RULE[method])
         rows.append(row)
     rows = pd.concat(rows, ignore_index=True)
     inside = (rows["lower"] <= rows["truth"]) & (rows["truth"] <= rows["upper"])

@@ -30,7 +30,7 @@ rule sweep_summary:
 rule sweep_figure:
     input:
         summary=f"{SWEEP_DIR}/summary.nc",
-        code=lambda wildcards: code("figures", "plots/__init__", "plots/sweep", "stages/figure"),
+        code=code("figures", "plots/__init__", "plots/sweep", "stages/figure"),
     output:
         report(
             f"{SWEEP_DIR}/figures/{{sweep_figure}}.png",
