@@ -266,21 +266,36 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
 }
 
 
-def annotate_posterior(
-    idata: Any, stage: str, settings: Mapping[str, Any], inputs: Mapping[str, str], seconds: dict
-) -> None:
-    """Put units and long names on the parameters, provenance and phase seconds on the posterior."""
-    for p in PARAMS:
-        idata.posterior[p].attrs.update(units=UNITS[p], long_name=LONG_NAMES[p])
-    idata.posterior.attrs.update(provenance(stage, settings, inputs))
-    idata.posterior.attrs.update(seconds)
+def draws_group(
+    draws: Mapping[str, np.ndarray], nu: np.ndarray | None = None, attrs: Mapping | None = None
+) -> xr.Dataset:
+    """Arrays with leading (chain, draw) axes (then nu, for y) as one ArviZ InferenceData
+    group; parameters get their units and long names."""
+    first = next(iter(draws.values()))
+    coords = {"chain": np.arange(first.shape[0]), "draw": np.arange(first.shape[1])}
+    variables = {}
+    for name, values in draws.items():
+        dims = ("chain", "draw", *(["nu"] if values.ndim == 3 else []))
+        meta = {"units": UNITS[name], "long_name": LONG_NAMES[name]} if name in UNITS else {}
+        variables[name] = xr.Variable(dims, np.asarray(values), attrs=meta)
+    if nu is not None:
+        coords["nu"] = nu
+    return xr.Dataset(variables, coords=coords, attrs=dict(attrs or {}))
 
 
-def write_inference(idata: Any, path: str | os.PathLike, kind: str) -> None:
-    """Check InferenceData `idata` against layout `kind` and write it to `path` atomically."""
-    _check_inference(idata, kind, source=f"output {path}")
+def observed_group(y: np.ndarray, nu: np.ndarray) -> xr.Dataset:
+    """The observed flux as ArviZ's observed_data group."""
+    return xr.Dataset({"y": ("nu", np.asarray(y))}, coords={"nu": np.asarray(nu)})
+
+
+def write_inference(groups: Mapping[str, xr.Dataset], path: str | os.PathLike, kind: str) -> None:
+    """Check the InferenceData groups against layout `kind` and write them to `path`, one
+    NetCDF group each as ArviZ does (az.from_netcdf reads the file), atomically. Writing
+    needs no ArviZ, so the sampling stages don't import it."""
+    _check_inference(groups, list(groups), kind, source=f"output {path}")
     with replaced_atomically(path) as tmp:
-        idata.to_netcdf(str(tmp), engine="netcdf4")
+        for i, (name, group) in enumerate(groups.items()):
+            group.to_netcdf(tmp, mode="a" if i else "w", group=name, engine="netcdf4")
 
 
 def read_inference(path: str | os.PathLike, kind: str) -> Any:
@@ -298,7 +313,7 @@ def read_inference(path: str | os.PathLike, kind: str) -> Any:
         raise NetCDFInputError(
             f"input {path} ({expected}) is not a readable NetCDF file: {err}"
         ) from err
-    _check_inference(idata, kind, source=f"input {path}")
+    _check_inference(idata, idata.groups(), kind, source=f"input {path}")
     return idata
 
 
@@ -309,11 +324,11 @@ def read(path: str | os.PathLike, kind: str) -> Any:
     return read_dataset(path, kind)
 
 
-def _check_inference(idata: Any, kind: str, source: str) -> None:
+def _check_inference(idata: Any, groups: list[str], kind: str, source: str) -> None:
     layout = INFERENCE_LAYOUTS[kind]
     problems = []
     for group, variables in layout.groups.items():
-        if group not in idata.groups():
+        if group not in groups:
             problems.append(f"missing group '{group}'")
             continue
         problems += [

@@ -7,9 +7,6 @@ CPU thread pool and reads its cache settings when the backend starts.
 from __future__ import annotations
 
 import os
-import sys
-import time
-from contextlib import contextmanager
 from pathlib import Path
 
 DTYPES = ("float32", "float64")
@@ -53,40 +50,3 @@ def configure_jax(threads: int = 1, dtype: str = "float32") -> None:
             os.sched_setaffinity(0, cpus)
     else:
         jax.devices()
-
-
-class PhaseTimer:
-    """Wall seconds of named phases of a stage, and how much of each JAX spent compiling.
-
-    Compile time is what JAX itself reports (tracing, lowering, XLA compilation or loading from
-    the persistent cache), so compile and compute are told apart without running anything twice.
-    """
-
-    _compile_seconds = 0.0
-    _listening = False
-
-    def __init__(self) -> None:
-        import jax.monitoring
-
-        if not PhaseTimer._listening:
-            jax.monitoring.register_event_duration_secs_listener(PhaseTimer._on_event)
-            PhaseTimer._listening = True
-        self.seconds: dict[str, float] = {}
-
-    @staticmethod
-    def _on_event(name: str, seconds: float, **_: object) -> None:
-        # backend_compile_duration includes loads from the persistent cache; the cache's own
-        # events (e.g. compile_time_saved_sec) are estimates, not time spent
-        if name.startswith("/jax/core/compile/"):
-            PhaseTimer._compile_seconds += seconds
-
-    @contextmanager
-    def phase(self, name: str):
-        """Time the block as phase `name`: records `{name}_seconds`, `{name}_compile_seconds`."""
-        start, compiled = time.perf_counter(), PhaseTimer._compile_seconds
-        print(f"{name} ...", file=sys.stderr, flush=True)
-        yield
-        wall = time.perf_counter() - start
-        self.seconds[f"{name}_seconds"] = wall
-        self.seconds[f"{name}_compile_seconds"] = min(wall, PhaseTimer._compile_seconds - compiled)
-        print(f"{name} done in {wall:.2f} s", file=sys.stderr, flush=True)

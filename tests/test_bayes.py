@@ -16,16 +16,16 @@ from numpyro.infer.autoguide import AutoMultivariateNormal
 
 from pipeline.compare import compare, energy_distance
 from pipeline.figures import FIGURES
-from pipeline.inference import Priors, model, run_svi
+from pipeline.inference import NutsSettings, Priors, SviSettings, dataset_keys, fit_svi, model
 from pipeline.netcdf import NetCDFInputError, read_inference, write_inference
 from pipeline.observation import read_observation
 from pipeline.stages import data, figure, nuts, svi
 from pipeline.summary import Thresholds, flag, posterior_summary
 
 PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
-SMALL_NUTS = {"num_warmup": 200, "num_samples": 300, "num_chains": 2, "chain_method": "vectorized",
-              "target_accept_prob": 0.8, "seed": 1}  # fmt: skip
-SMALL_SVI = {"num_steps": 1500, "learning_rate": 0.01, "num_draws": 500, "seed": 1}
+SMALL_NUTS = NutsSettings(num_warmup=200, num_samples=300, num_chains=2,
+                          chain_method="vectorized", target_accept_prob=0.8)  # fmt: skip
+SMALL_SVI = SviSettings(num_steps=1500, learning_rate=0.01, num_draws=500)
 THRESHOLDS = Thresholds(min_ess=100, max_r_hat=1.01)
 
 
@@ -36,14 +36,35 @@ def obs(tmp_path_factory):
     return read_observation(str(path), threads=1)
 
 
-@pytest.fixture(scope="module")
-def nuts_run(obs):
-    return nuts.nuts(obs, PRIORS, SMALL_NUTS, 0.9, THRESHOLDS)
+def written(groups, kind, folder):
+    """The groups a stage returns, written and read back as InferenceData, and its summary."""
+    path = folder / f"{kind}.nc"
+    write_inference(groups, path, kind)
+    idata = read_inference(path, kind)
+    table = posterior_summary(idata, 0.9)
+    if kind == "nuts":
+        table = flag(table, int(idata.sample_stats["diverging"].sum()), THRESHOLDS)
+    return idata, table
 
 
 @pytest.fixture(scope="module")
-def svi_run(obs):
-    return svi.svi(obs, PRIORS, SMALL_SVI, 0.9)
+def nuts_groups(obs):
+    return nuts.nuts(obs, PRIORS, SMALL_NUTS, seed=1)
+
+
+@pytest.fixture(scope="module")
+def nuts_run(nuts_groups, tmp_path_factory):
+    return written(nuts_groups, "nuts", tmp_path_factory.mktemp("nuts"))
+
+
+@pytest.fixture(scope="module")
+def svi_groups(obs):
+    return svi.svi(obs, PRIORS, SMALL_SVI, seed=1)
+
+
+@pytest.fixture(scope="module")
+def svi_run(svi_groups, tmp_path_factory):
+    return written(svi_groups, "svi", tmp_path_factory.mktemp("svi"))
 
 
 @pytest.mark.parametrize("stage", ["nuts_run", "svi_run"])
@@ -55,30 +76,32 @@ def test_posterior_recovers_the_truth_within_its_width(request, stage):
     assert table.loc["logN", "sd"] < 0.05  # informative, not the prior's 0.29
 
 
-def test_nuts_file_has_the_arviz_groups_and_sampler_statistics(nuts_run, tmp_path):
-    idata, table = nuts_run
-    write_inference(idata, tmp_path / "nuts.nc", "nuts")
-    back = az.from_netcdf(tmp_path / "nuts.nc")
+def test_nuts_file_has_the_arviz_groups_and_sampler_statistics(nuts_groups, nuts_run, tmp_path):
+    _, table = nuts_run
+    write_inference(nuts_groups, tmp_path / "nuts.nc", "nuts")
+    back = az.from_netcdf(tmp_path / "nuts.nc")  # ArviZ itself reads what the stage wrote
     assert back.posterior.sizes == {"chain": 2, "draw": 300}
-    np.testing.assert_array_equal(back.posterior["logN"], idata.posterior["logN"])
+    np.testing.assert_array_equal(back.posterior["logN"], nuts_groups["posterior"]["logN"])
     for stat in ("diverging", "step_size", "tree_depth", "acceptance_rate"):
         assert stat in back.sample_stats
     assert back.posterior_predictive["y"].shape == (2, 300, 150)
     assert back.posterior["logN"].attrs["units"] == "log10(cm^-2)"
-    assert back.posterior.attrs["warmup_seconds"] > 0
+    assert back.posterior.attrs["run_seconds"] > 0 and back.posterior.attrs["compile_seconds"] > 0
     assert table.loc["logN", "r_hat"] < 1.05 and table["divergences"].iloc[0] == 0
 
 
-def test_nuts_draws_are_the_same_for_the_same_seed(obs, nuts_run):
-    again, _ = nuts.nuts(obs, PRIORS, SMALL_NUTS, 0.9, THRESHOLDS)
-    np.testing.assert_array_equal(again.posterior["logbeta"], nuts_run[0].posterior["logbeta"])
+def test_nuts_draws_are_the_same_for_the_same_seed(obs, nuts_groups):
+    again = nuts.nuts(obs, PRIORS, SMALL_NUTS, seed=1)
+    np.testing.assert_array_equal(
+        again["posterior"]["logbeta"], nuts_groups["posterior"]["logbeta"]
+    )
 
 
 def test_parallel_chains_run_on_one_device_each(obs, tmp_path):
     # XLA's CPU device count is fixed when JAX starts: only a fresh process shows it working
     out = tmp_path / "nuts.nc"
     cmd = [sys.executable, "-m", "pipeline.stages.nuts", "--data", obs.path, "--out", str(out),
-           "--summary", str(tmp_path / "nuts.csv"), "--num-warmup", "100", "--num-samples", "100",
+           "--num-warmup", "100", "--num-samples", "100",
            "--num-chains", "2", "--chain-method", "parallel", "--threads", "2"]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
@@ -89,43 +112,39 @@ def test_parallel_chains_run_on_one_device_each(obs, tmp_path):
     assert not np.array_equal(chains[0], chains[1])
 
 
-def test_svi_file_has_the_loss_trace_and_guide(svi_run, tmp_path):
-    idata, _ = svi_run
-    write_inference(idata, tmp_path / "svi.nc", "svi")
-    back = read_inference(tmp_path / "svi.nc", "svi")
+def test_svi_file_has_the_loss_trace_and_guide(svi_run):
+    back, _ = svi_run
     loss = back.optimization["loss"].values
     assert loss.shape == (1500,) and loss[-100:].mean() < loss[0]
     assert back.guide["auto_scale_tril"].shape == (3, 3)
     assert back.posterior.sizes == {"chain": 1, "draw": 500}
 
 
-def test_chunked_svi_takes_the_same_steps_as_numpyros_svi_run(obs):
-    mine = run_svi(obs.line, PRIORS, obs.f_obs, num_steps=250, learning_rate=0.01, num_draws=10,
-                   seed=3, report_every=100)  # fmt: skip
+def test_batched_svi_takes_the_same_steps_as_numpyros_svi_run(obs):
+    settings = SviSettings(num_steps=250, learning_rate=0.01, num_draws=10)
+    mine, _ = fit_svi(obs.line, PRIORS, np.asarray(obs.f_obs)[None], dataset_keys(3), settings)
     reference = SVI(model, AutoMultivariateNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO())
     _, key = jax.random.split(jax.random.PRNGKey(3))
     result = reference.run(key, 250, obs.line, PRIORS, obs.f_obs, progress_bar=False)
-    # svi.run compiles the data in as constants, run_svi takes them as arguments: XLA rounds a
+    # svi.run compiles the data in as constants, fit_svi takes them as arguments: XLA rounds a
     # little differently (float32), so a near-zero location agrees to ~1e-7 absolute, not 1e-5
     # relative. One step more or less moves it by 5e-5 to 3e-3, another key by 0.03 to 0.1.
-    np.testing.assert_allclose(mine.losses, result.losses, rtol=1e-5)
-    np.testing.assert_allclose(
-        mine.params["auto_loc"], result.params["auto_loc"], rtol=1e-5, atol=1e-6
-    )
+    np.testing.assert_allclose(mine["loss"][0], result.losses, rtol=1e-5)
+    np.testing.assert_allclose(mine["auto_loc"][0], result.params["auto_loc"], rtol=1e-5, atol=1e-6)
 
 
 @pytest.mark.parametrize("name", ["nuts_predictive", "nuts_pair", "nuts_vs_svi"])
-def test_posterior_figures_are_drawn_from_the_files(obs, nuts_run, svi_run, tmp_path, name):
-    write_inference(nuts_run[0], tmp_path / "nuts.nc", "nuts")
-    write_inference(svi_run[0], tmp_path / "svi.nc", "svi")
+def test_posterior_figures_are_drawn_from_the_files(obs, nuts_groups, svi_groups, tmp_path, name):
+    write_inference(nuts_groups, tmp_path / "nuts.nc", "nuts")
+    write_inference(svi_groups, tmp_path / "svi.nc", "svi")
     files = {"data": obs.path, "nuts": tmp_path / "nuts.nc", "svi": tmp_path / "svi.nc"}
     inputs = [f"{kind}={files[kind]}" for kind in FIGURES[name].inputs]
     figure.main([name, *inputs, "--out", str(tmp_path / f"{name}.png")])
     assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
-def test_reading_a_file_without_a_required_group_names_it(svi_run, tmp_path):
-    write_inference(svi_run[0], tmp_path / "svi.nc", "svi")
+def test_reading_a_file_without_a_required_group_names_it(svi_groups, tmp_path):
+    write_inference(svi_groups, tmp_path / "svi.nc", "svi")
     with pytest.raises(NetCDFInputError, match="missing group 'sample_stats'"):
         read_inference(tmp_path / "svi.nc", "nuts")
 

@@ -63,12 +63,10 @@ def fast_exit() -> None:
 
 
 def add_sampler_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags shared by NUTS and SVI: data in, summary out, seed, priors and diagnostics."""
+    """Flags shared by NUTS and SVI: data in, seed and priors."""
     p.add_argument("--data", required=True, help="data.nc of the dataset")
-    p.add_argument("--summary", required=True, help="CSV summary table to write")
     p.add_argument("--seed", type=int, default=0, help="seed of jax.random.PRNGKey")
     add_prior_arguments(p)
-    add_diagnostic_arguments(p)
 
 
 def prior_settings(args: argparse.Namespace) -> dict:
@@ -90,6 +88,40 @@ def add_prior_arguments(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--sigmain-rate", type=positive_float, default=10.0, help="exponential prior rate"
     )
+
+
+def add_nuts_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of NUTS (config section nuts, seed aside)."""
+    from pipeline.inference import CHAIN_METHODS  # stages without JAX don't import it
+
+    p.add_argument("--num-warmup", type=positive_int, default=1000, help="warmup iterations")
+    p.add_argument("--num-samples", type=positive_int, default=2000, help="draws per chain")
+    p.add_argument("--num-chains", type=positive_int, default=1, help="chains")
+    p.add_argument(
+        "--chain-method",
+        choices=CHAIN_METHODS,
+        default="vectorized",
+        help="parallel: one CPU device per chain (give --threads as many as chains)",
+    )
+    p.add_argument("--target-accept-prob", type=float, default=0.8, help="step-size adaptation")
+
+
+def nuts_settings(args: argparse.Namespace) -> dict:
+    """The NUTS flags, as keyword arguments of inference.NutsSettings."""
+    names = ("num_warmup", "num_samples", "num_chains", "chain_method", "target_accept_prob")
+    return {name: getattr(args, name) for name in names}
+
+
+def add_svi_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of SVI (config section svi, seed aside)."""
+    p.add_argument("--num-steps", type=positive_int, default=10000, help="optimisation steps")
+    p.add_argument("--learning-rate", type=positive_float, default=0.01, help="Adam rate")
+    p.add_argument("--num-draws", type=positive_int, default=2000, help="draws from the guide")
+
+
+def svi_settings(args: argparse.Namespace) -> dict:
+    """The SVI flags, as keyword arguments of inference.SviSettings."""
+    return {name: getattr(args, name) for name in ("num_steps", "learning_rate", "num_draws")}
 
 
 def add_diagnostic_arguments(p: argparse.ArgumentParser) -> None:

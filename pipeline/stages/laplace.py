@@ -4,36 +4,36 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
-from statistics import NormalDist
 
 import jax.numpy as jnp
 import numpy as np
 
-from pipeline.inference import Priors, run_laplace
+from pipeline.inference import Priors, central_interval, fit_laplace, start_point
 from pipeline.netcdf import PARAMS, new_dataset, provenance, read_dataset, write_dataset
 from pipeline.observation import Observation, read_observation
 from pipeline.stages import cli
 
 
-def start(obs: Observation, optimize_path: str) -> jnp.ndarray:
-    """Adam's end point for (logN, logbeta), and the rms residual of its fit for sigmain."""
-    optimize = read_dataset(optimize_path, "optimize")
-    adam = optimize.sel(optimizer="adam")
-    residual = adam["f_best"].values - np.asarray(obs.f_obs)
-    params = adam["params"].isel(step=-1).values
-    return jnp.asarray([*params, np.sqrt(np.mean(residual**2))], dtype=obs.f_obs.dtype)
+def adam_end(optimize_path: str, obs: Observation) -> jnp.ndarray:
+    """The start of the mode search: Adam's end point in optimize.nc, sigmain from its fit."""
+    adam = read_dataset(optimize_path, "optimize")["params"].sel(optimizer="adam")
+    end = jnp.asarray(adam.isel(step=-1).values, dtype=obs.f_obs.dtype)
+    return start_point(obs.line, obs.f_obs, end)
 
 
 def laplace(
     obs: Observation, priors: Priors, init: jnp.ndarray, hdi_prob: float, optimize_path: str
 ):
-    """The laplace Dataset of one dataset."""
-    result = run_laplace(obs.line, priors, obs.f_obs, init)
-    if not result.converged:
-        print(f"warning: Newton did not converge in {result.iterations} steps", file=sys.stderr)
-    mode = np.asarray(result.mode, dtype=float)
-    sd = np.sqrt(np.diag(np.asarray(result.covariance, dtype=float)))
-    z = NormalDist().inv_cdf(0.5 + hdi_prob / 2)
+    """The laplace Dataset of one dataset (a batch of one)."""
+    fit, seconds = fit_laplace(
+        obs.line, priors, np.asarray(obs.f_obs)[None], np.asarray(init)[None]
+    )
+    fit = {k: v[0] for k, v in fit.items()}
+    if not fit["converged"]:
+        print(f"warning: Newton did not converge in {fit['iterations']} steps", file=sys.stderr)
+    mode = np.asarray(fit["mode"], dtype=float)
+    sd = np.sqrt(np.diag(np.asarray(fit["covariance"], dtype=float)))
+    lower, upper = central_interval(mode, sd, hdi_prob)
     settings = {"priors": priors._asdict(), "hdi_prob": hdi_prob}
     return new_dataset(
         "laplace",
@@ -41,15 +41,15 @@ def laplace(
         data_vars={
             "mode": mode,
             "sd": sd,
-            "covariance": np.asarray(result.covariance),
-            "lower": mode - z * sd,
-            "upper": mode + z * sd,
+            "covariance": fit["covariance"],
+            "lower": lower,
+            "upper": upper,
         },
         attrs={
             "hdi_prob": hdi_prob,
-            "converged": int(result.converged),
-            "iterations": result.iterations,
-            **result.seconds,
+            "converged": int(fit["converged"]),
+            "iterations": int(fit["iterations"]),
+            **seconds,
             **provenance("laplace", settings, {"data": obs.path, "optimize": optimize_path}),
         },
     )
@@ -65,7 +65,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
     obs = read_observation(args.data, args.threads)
     priors = Priors(**cli.prior_settings(args))
-    ds = laplace(obs, priors, start(obs, args.optimize), args.hdi_prob, args.optimize)
+    init = adam_end(args.optimize, obs)
+    ds = laplace(obs, priors, init, args.hdi_prob, args.optimize)
     print(ds[["mode", "sd", "lower", "upper"]].to_dataframe().to_string(float_format="%.5g"))
     write_dataset(ds, args.out, "laplace")
 

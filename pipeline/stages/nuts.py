@@ -1,71 +1,63 @@
-"""Stage: sample the posterior of (logN, logbeta, sigmain) with NUTS -> nuts.nc + summary CSV."""
+"""Stage: sample the posterior of (logN, logbeta, sigmain) with NUTS -> nuts.nc."""
 
 from __future__ import annotations
 
-import sys
 from collections.abc import Sequence
 
-import arviz as az
 import jax
 import numpy as np
 
-from pipeline.inference import Priors, run_nuts
-from pipeline.netcdf import annotate_posterior, write_inference
+from pipeline.inference import NutsSettings, Priors, dataset_keys, fit_nuts
+from pipeline.netcdf import PARAMS, draws_group, observed_group, provenance, write_inference
 from pipeline.observation import Observation, read_observation
 from pipeline.stages import cli
-from pipeline.summary import Thresholds, flag, posterior_summary, write_csv
+
+# numpyro's names of the sampler fields -> ArviZ's sample_stats names (as az.from_numpyro)
+SAMPLE_STATS = {
+    "diverging": "diverging",
+    "num_steps": "n_steps",
+    "accept_prob": "acceptance_rate",
+    "adapt_state.step_size": "step_size",
+    "energy": "energy",
+}
 
 
-def nuts(obs: Observation, priors: Priors, settings: dict, hdi_prob: float, thresholds: Thresholds):
-    """Run NUTS on one dataset; return (InferenceData, flagged summary table)."""
-    result = run_nuts(obs.line, priors, obs.f_obs, **settings)
-    idata = az.from_numpyro(
-        result.mcmc,
-        posterior_predictive=result.predictive,
-        log_likelihood=False,
-        coords={"nu": np.asarray(obs.line.nu)},
-        dims={"y": ["nu"]},
-    )
-    record = {**settings, "priors": priors._asdict(), "hdi_prob": hdi_prob}
-    annotate_posterior(idata, "nuts", record, {"data": obs.path}, result.seconds)
-    divergences = int(idata.sample_stats["diverging"].sum())
-    table = flag(posterior_summary(idata, hdi_prob), divergences, thresholds)
-    return idata, table
+def nuts(obs: Observation, priors: Priors, settings: NutsSettings, seed: int) -> dict:
+    """NUTS on one dataset (a batch of one), as the InferenceData groups of nuts.nc."""
+    draws, seconds = fit_nuts(
+        obs.line, priors, np.asarray(obs.f_obs)[None], dataset_keys(seed), settings,
+        predictive=True,
+    )  # fmt: skip
+    draws = {k: v[0] for k, v in draws.items()}  # the batch's one dataset: (chain, draw)
+    stats = {name: draws[field] for field, name in SAMPLE_STATS.items()}
+    stats["tree_depth"] = np.log2(stats["n_steps"]).astype(int) + 1  # as az.from_numpyro
+    record = {**settings._asdict(), "seed": seed, "priors": priors._asdict()}
+    nu = np.asarray(obs.line.nu)
+    return {
+        "posterior": draws_group(
+            {p: draws[p] for p in PARAMS},
+            attrs={**provenance("nuts", record, {"data": obs.path}), **seconds},
+        ),
+        "sample_stats": draws_group(stats),
+        "posterior_predictive": draws_group({"y": draws["y"]}, nu),
+        "observed_data": observed_group(obs.f_obs, nu),
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: sample one dataset's posterior and write it with its summary."""
+    """Command line: sample one dataset's posterior and write the draws."""
     p = cli.parser(__doc__)
     cli.add_sampler_arguments(p)
-    p.add_argument("--num-warmup", type=cli.positive_int, default=1000, help="warmup iterations")
-    p.add_argument("--num-samples", type=cli.positive_int, default=2000, help="draws per chain")
-    p.add_argument("--num-chains", type=cli.positive_int, default=1, help="chains")
-    p.add_argument(
-        "--chain-method",
-        choices=("sequential", "vectorized", "parallel"),
-        default="vectorized",
-        help="parallel: one CPU device per chain (give --threads as many as chains)",
-    )
-    p.add_argument("--target-accept-prob", type=float, default=0.8, help="step-size adaptation")
+    cli.add_nuts_arguments(p)
     args = p.parse_args(argv)
-    if args.chain_method == "parallel":  # pmap needs a device per chain, set before JAX starts
-        jax.config.update("jax_num_cpu_devices", args.num_chains)
+    settings = NutsSettings(**cli.nuts_settings(args))
+    if settings.chain_method == "parallel":  # a device per chain, set before JAX starts
+        jax.config.update("jax_num_cpu_devices", settings.num_chains)
     obs = read_observation(args.data, args.threads)
-    priors = Priors(**cli.prior_settings(args))
-    settings = {
-        "num_warmup": args.num_warmup, "num_samples": args.num_samples,
-        "num_chains": args.num_chains, "chain_method": args.chain_method,
-        "target_accept_prob": args.target_accept_prob, "seed": args.seed,
-    }  # fmt: skip
-    idata, table = nuts(
-        obs, priors, settings, args.hdi_prob, Thresholds(args.min_ess, args.max_r_hat)
-    )
-    print(table.to_string(float_format="%.4g"))
-    for param, problems in table["flags"].items():
-        if problems:
-            print(f"warning: NUTS {param}: {problems}", file=sys.stderr)
-    write_csv(table, args.summary)
-    write_inference(idata, args.out, "nuts")
+    groups = nuts(obs, Priors(**cli.prior_settings(args)), settings, args.seed)
+    divergences = int(groups["sample_stats"]["diverging"].sum())
+    print(f"{divergences} divergences; summary and checks: pipeline.stages.summary")
+    write_inference(groups, args.out, "nuts")
 
 
 if __name__ == "__main__":

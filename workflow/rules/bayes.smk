@@ -1,13 +1,11 @@
 rule nuts:
     input:
         data=f"{DATASET}/data.nc",
-        code=code(*FIT_CODE, "inference", "summary", "stages/nuts"),
+        code=code(*FIT_CODE, "inference", "stages/nuts"),
     output:
-        nc=f"{DATASET}/nuts.nc",
-        summary=f"{DATASET}/nuts_summary.csv",
+        f"{DATASET}/nuts.nc",
     params:
         priors=prior_flags(),
-        diagnostics=diagnostic_flags(),
         nuts=config["nuts"],
     benchmark:
         bench("nuts")
@@ -21,8 +19,8 @@ rule nuts:
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.nuts --data {input.data} --out {output.nc}"
-        " --summary {output.summary} --threads {threads} {params.priors} {params.diagnostics}"
+        "python -m pipeline.stages.nuts --data {input.data} --out {output}"
+        " --threads {threads} {params.priors}"
         " --num-warmup {params.nuts[num_warmup]} --num-samples {params.nuts[num_samples]}"
         " --num-chains {params.nuts[num_chains]} --chain-method {params.nuts[chain_method]}"
         " --target-accept-prob {params.nuts[target_accept_prob]} --seed {params.nuts[seed]}"
@@ -32,13 +30,11 @@ rule nuts:
 rule svi:
     input:
         data=f"{DATASET}/data.nc",
-        code=code(*FIT_CODE, "inference", "summary", "stages/svi"),
+        code=code(*FIT_CODE, "inference", "stages/svi"),
     output:
-        nc=f"{DATASET}/svi.nc",
-        summary=f"{DATASET}/svi_summary.csv",
+        f"{DATASET}/svi.nc",
     params:
         priors=prior_flags(),
-        diagnostics=diagnostic_flags(),
         svi=config["svi"],
     benchmark:
         bench("svi")
@@ -51,10 +47,31 @@ rule svi:
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.svi --data {input.data} --out {output.nc}"
-        " --summary {output.summary} --threads {threads} {params.priors} {params.diagnostics}"
+        "python -m pipeline.stages.svi --data {input.data} --out {output}"
+        " --threads {threads} {params.priors}"
         " --num-steps {params.svi[num_steps]} --learning-rate {params.svi[learning_rate]}"
         " --num-draws {params.svi[num_draws]} --seed {params.svi[seed]} > {log} 2>&1"
+
+
+rule posterior_summary:
+    input:
+        posterior=f"{DATASET}/{{sampler}}.nc",
+        code=code("summary", "stages/summary"),
+    output:
+        f"{DATASET}/{{sampler}}_summary.csv",
+    params:
+        # only NUTS is checked against the thresholds; SVI's table needs the interval alone
+        diagnostics=lambda wildcards: diagnostic_flags(wildcards.sampler),
+    log:
+        log("{sampler}_summary"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python -m pipeline.stages.summary {wildcards.sampler} --posterior {input.posterior}"
+        " --out {output} {params.diagnostics} > {log} 2>&1"
 
 
 rule compare:

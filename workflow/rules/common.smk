@@ -16,6 +16,7 @@ ENV = "../envs/diffspec.yaml"
 wildcard_constraints:
     noise=r"[0-9][0-9.e+-]*",
     seed=r"[0-9]+",
+    sampler="nuts|svi",
     figure="|".join(FIGURES),
     sweep_figure="|".join(SWEEP_FIGURES),
 
@@ -125,9 +126,10 @@ def prior_flags():
     })
 
 
-def diagnostic_flags():
-    """The summary and convergence settings as flags of the Bayesian stages."""
-    return flags(config["diagnostics"])
+def diagnostic_flags(sampler):
+    """The summary and convergence settings a sampler's summary uses, as flags."""
+    d = config["diagnostics"]
+    return flags(d if sampler == "nuts" else {"hdi_prob": d["hdi_prob"]})
 
 
 def figure_stage(wildcards):
