@@ -22,6 +22,7 @@ include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/bayes.smk"
 include: "workflow/rules/sweep.smk"
+include: "workflow/rules/sbc.smk"
 include: "workflow/rules/figures.smk"
 
 
@@ -29,3 +30,14 @@ rule all:
     input:
         all_outputs(),
     default_target: True
+
+
+# Named targets, whatever the config's `targets`:
+rule tutorial:  # the tutorial's work on its dataset: data, chi^2 map, fits and ten figures
+    input:
+        [f"results/noise0.1/seed72/{name}" for name in TUTORIAL_FILES],
+
+
+rule sbc:  # the simulation-based calibration study
+    input:
+        sbc_outputs(),

@@ -44,6 +44,9 @@ def coerce_numbers(node: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]
     if "$ref" in schema:
         schema = defs[schema["$ref"].split("/")[-1]]
     kind = schema.get("type")
+    numeric = [o["type"] for o in schema.get("oneOf", []) if o.get("type") in ("number", "integer")]
+    if isinstance(node, str) and numeric and node.strip().lstrip("-").replace(".", "").isdigit():
+        kind = numeric[0]  # e.g. vmap_width: "auto" or an integer given as text
     if isinstance(node, str) and kind in ("number", "integer"):
         try:
             return int(node) if kind == "integer" else float(node)
@@ -58,10 +61,43 @@ def coerce_numbers(node: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]
     return node
 
 
+def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
+    """Rules across keys that a schema cannot state, as 'keys = values: rule'."""
+    found = []
+    study = config["study"]
+    slots = study["num_draws"] + 1  # the possible ranks 0..L
+    if slots % study["rank_bins"]:
+        found.append(
+            f"config.study.num_draws + 1 = {slots}, config.study.rank_bins = "
+            f"{study['rank_bins']}: the bins must divide the L + 1 possible ranks evenly"
+        )
+    for level in study["coverage_levels"]:
+        if abs(level * slots / 2 - round(level * slots / 2)) > 1e-9:
+            found.append(
+                f"config.study.coverage_levels has {level}, config.study.num_draws = "
+                f"{study['num_draws']}: level x (L + 1) / 2 must be a whole number, so that the "
+                f"central interval holds exactly that share of the {slots} possible ranks"
+            )
+    draws = {
+        "nuts": ("config.nuts.num_samples x num_chains",
+                 config["nuts"]["num_samples"] * config["nuts"]["num_chains"]),
+        "svi": ("config.svi.num_draws", config["svi"]["num_draws"]),
+    }  # fmt: skip
+    for method in study["methods"]:
+        if method in draws and draws[method][1] < study["num_draws"]:
+            name, value = draws[method]
+            found.append(
+                f"{name} = {value}, config.study.num_draws = {study['num_draws']}: "
+                f"{method} must make at least L draws to rank the truth among"
+            )
+    return found
+
+
 def validate(config: dict[str, Any], schema_path: Path = SCHEMA) -> None:
-    """Convert numbers given as text, then raise ConfigError listing every schema problem."""
+    """Convert numbers given as text, then raise ConfigError listing every schema problem and,
+    if the schema holds, every broken rule across keys."""
     schema = yaml.safe_load(schema_path.read_text())
     coerce_numbers(config, schema, schema.get("$defs", {}))
-    found = problems(config, schema_path)
+    found = problems(config, schema_path) or cross_field_problems(config)
     if found:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(found))

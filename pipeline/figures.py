@@ -14,7 +14,8 @@ class FigureSpec(NamedTuple):
 
     inputs: tuple[str, ...]  # layouts of the files it is drawn from, in argument order
     module: str  # the pipeline.plots module that draws it
-    options: tuple[str, ...] = ()  # keys of config["figures"] it takes as keyword arguments
+    options: tuple[str, ...] = ()  # settings it takes as keyword arguments (config["figures"],
+    # or config["study"] for the SBC figures)
 
 
 FIGURES: dict[str, FigureSpec] = {
@@ -40,4 +41,14 @@ SWEEP_FIGURES: dict[str, FigureSpec] = {
         "sweep_nuts_vs_svi",
         "sweep_cost",
     )
+}
+
+# figures of a simulation-based calibration study, drawn from results/sbc/ranks.nc
+SBC_FIGURES: dict[str, FigureSpec] = {
+    "sbc_ecdf": FigureSpec(("sbc_ranks",), "sbc"),
+    "sbc_ranks": FigureSpec(("sbc_ranks",), "sbc", ("rank_bins",)),
+    "sbc_coverage": FigureSpec(("sbc_ranks",), "sbc"),
+    "sbc_ecdf_by_noise": FigureSpec(("sbc_ranks",), "sbc"),
+    "sbc_ranks_by_noise": FigureSpec(("sbc_ranks",), "sbc", ("rank_bins",)),
+    "sbc_coverage_by_noise": FigureSpec(("sbc_ranks",), "sbc"),
 }

@@ -318,7 +318,7 @@ def fit_laplace(
     """
 
     def fit_one(item, line, priors):
-        theta0, y = item
+        start, y = item
         objective = _neg_log_posterior
         args = (line, priors, y)
 
@@ -333,19 +333,25 @@ def fit_laplace(
             values = jax.vmap(lambda s: objective(theta - s, *args))(steps)
             ok = jnp.isfinite(values) & (values <= value) & jnp.all(jnp.isfinite(steps), axis=1)
             first = jnp.argmax(ok)
-            small = _newton_small(steps[first], hessian)
-            # 0 running, 1 converged, 2 stuck: no damping lowers the objective and the
-            # Newton step is not yet small, so theta is not the mode
-            status = jnp.where(
-                ok.any(), jnp.where(small, 1, 0), jnp.where(_newton_small(steps[0], hessian), 1, 2)
+            # at the mode to the working precision: the Newton step is small, or the decrease
+            # it promises is below the rounding of the objective (steps then only chase noise)
+            promised = 0.5 * grad @ steps[0]
+            rounding = 8 * jnp.finfo(theta.dtype).eps * jnp.abs(value)
+            at_mode = _positive_definite(hessian) & (
+                _newton_small(steps[0], hessian) | (promised <= rounding)
             )
-            theta = jnp.where(ok.any(), theta - steps[first], theta)
+            # 0: go on, 1: converged, 2: stuck (no damped step lowers the objective). A small
+            # damped step is no sign of the mode: against the prior's edge all steps are.
+            stepped = ok.any()
+            status = jnp.where(at_mode, 1, jnp.where(stepped, 0, 2))
+            theta = jnp.where(stepped, theta - steps[first], theta)
             return theta, iteration + 1, status
 
         def running(state):
             _, iteration, status = state
             return (status == 0) & (iteration < MAX_NEWTON_ITERATIONS)
 
+        theta0 = _inside(start, priors)
         theta, iterations, status = jax.lax.while_loop(
             running, newton, (theta0, jnp.int32(0), jnp.int32(0))
         )
@@ -381,6 +387,17 @@ def _neg_log_posterior(theta: jax.Array, line: Line, priors: Priors, y: jax.Arra
     )
     value = -log_density(model, (line, priors, y), {}, params)[0]
     return jnp.where(inside, value, jnp.inf)
+
+
+def _inside(theta: jax.Array, priors: Priors) -> jax.Array:
+    """`theta` moved just inside the priors' support if it lies outside (a start from a fit of
+    chi^2 can), where the objective is finite."""
+    (n_low, n_high), (b_low, b_high) = priors.logN, priors.logbeta
+    margin = 1e-3
+    low = jnp.stack([n_low + margin * (n_high - n_low), b_low + margin * (b_high - b_low), 1e-6])
+    high = jnp.stack([n_high - margin * (n_high - n_low), b_high - margin * (b_high - b_low),
+                      jnp.inf])  # fmt: skip
+    return jnp.clip(theta, low.astype(theta.dtype), high.astype(theta.dtype))
 
 
 def _sds(hessian: jax.Array) -> jax.Array:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 DATASET_DIR = "results/noise{noise}/seed{seed}"  # relative to the workflow's working directory
 SWEEP_DIR = "results/sweep"
+SBC_DIR = "results/sbc"
 
 
 def noise_label(noise: float) -> str:

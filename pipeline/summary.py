@@ -7,6 +7,7 @@ from typing import Any, NamedTuple
 import arviz as az
 import numpy as np
 import pandas as pd
+import xarray as xr
 
 from pipeline.netcdf import PARAMS, replaced_atomically
 
@@ -22,27 +23,45 @@ class Thresholds(NamedTuple):
     max_r_hat: float
 
 
+def _chains_for_r_hat(posterior: xr.Dataset) -> xr.Dataset:
+    """The draws as ArviZ computes R-hat from them: as they are with several chains, and a
+    single chain cut in two halves (ArviZ leaves one chain's R-hat undefined), so a chain that
+    drifts is still caught by the rank-normalised split R-hat of its halves."""
+    if posterior.sizes["chain"] > 1:
+        return posterior
+    half = posterior.sizes["draw"] // 2
+    first, second = (posterior.isel(chain=0, draw=slice(k * half, (k + 1) * half)) for k in (0, 1))
+    second = second.assign_coords(draw=first["draw"])
+    return xr.concat([first, second], dim="chain")
+
+
+def convergence(draws: np.ndarray) -> dict[str, np.ndarray]:
+    """Bulk and tail ESS and R-hat of draws with axes (dataset, chain, draw, param), each as
+    an array (dataset, param): the per-dataset statistics of a batch of fits."""
+    posterior = xr.Dataset(
+        {p: (("dataset", "chain", "draw"), draws[..., i]) for i, p in enumerate(PARAMS)}
+    )
+    stats = {
+        "ess_bulk": az.ess(posterior, method="bulk"),
+        "ess_tail": az.ess(posterior, method="tail"),
+        "r_hat": az.rhat(_chains_for_r_hat(posterior)),
+    }
+    return {name: np.stack([v[p].values for p in PARAMS], axis=-1) for name, v in stats.items()}
+
+
 def posterior_summary(idata: Any, hdi_prob: float) -> pd.DataFrame:
     """Per parameter: mean, sd, 5/50/95% quantiles, HDI, MCSE, bulk and tail ESS, r-hat.
 
     With a single chain, r_hat is the rank-normalised split R-hat of the chain's two halves
-    (ArviZ leaves it undefined), so a chain that has not converged is still caught.
+    (see _chains_for_r_hat).
     """
     posterior = idata.posterior[list(PARAMS)]
     table = az.summary(idata, var_names=list(PARAMS), hdi_prob=hdi_prob, round_to="none")
-    if posterior.sizes["chain"] == 1:
-        half = posterior.sizes["draw"] // 2
-        halves = posterior.isel(draw=slice(0, 2 * half)).stack(sample=("chain", "draw"))
-        halves = halves.drop_vars(["sample", "chain", "draw"]).assign_coords(
-            sample=np.arange(2 * half)
-        )
-        split = halves.coarsen(sample=half).construct(sample=("chain", "draw"))
-        r_hat = az.rhat(split.transpose("chain", "draw"))
-        table["r_hat"] = [float(r_hat[p]) for p in PARAMS]
+    r_hat = az.rhat(_chains_for_r_hat(posterior))
+    table["r_hat"] = [float(r_hat[p]) for p in PARAMS]
     quantiles = {"q5%": 0.05, "q50%": 0.5, "q95%": 0.95}
-    draws = idata.posterior[list(PARAMS)]
     for label, q in quantiles.items():
-        values = draws.quantile(q, dim=("chain", "draw"))
+        values = posterior.quantile(q, dim=("chain", "draw"))
         table[label] = [float(values[p]) for p in PARAMS]
     first = ["mean", "sd", *quantiles]
     table = table[first + [c for c in table.columns if c not in first]]

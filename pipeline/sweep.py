@@ -16,6 +16,7 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
+from pipeline.calibration import wilson
 from pipeline.netcdf import PARAMS, read_dataset
 from pipeline.paths import dataset_dir
 
@@ -99,16 +100,6 @@ def dataset_rows(root: Path, dataset: Dataset) -> pd.DataFrame:
     rows["covered"] = inside.astype(float).where(rows["lower"].notna())
     rows["z"] = (rows["estimate"] - rows["truth"]) / rows["sd"]
     return rows
-
-
-def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
-    """95% Wilson score interval of a binomial proportion k/n."""
-    with np.errstate(invalid="ignore", divide="ignore"):
-        p = k / n
-        centre = (p + z**2 / (2 * n)) / (1 + z**2 / n)
-        half = z * np.sqrt(p * (1 - p) / n + z**2 / (4 * n**2)) / (1 + z**2 / n)
-    # the interval holds p; at p = 0 or 1 rounding alone would put p a hair outside
-    return np.minimum(centre - half, p), np.maximum(centre + half, p)
 
 
 def summarize(root: Path, datasets: Sequence[Dataset]) -> xr.Dataset:

@@ -7,9 +7,10 @@ import pandas as pd
 import pytest
 from conftest import Workflow, tiny_config
 
+from pipeline.calibration import wilson
 from pipeline.figures import SWEEP_FIGURES
 from pipeline.netcdf import read_dataset
-from pipeline.sweep import METHODS, wilson
+from pipeline.sweep import METHODS
 
 # The sweep's summary and figures, without every dataset's own figures (they have their tests).
 TARGETS = ("results/sweep/summary.nc", *(f"results/sweep/figures/{f}.png" for f in SWEEP_FIGURES))

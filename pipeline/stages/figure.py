@@ -6,12 +6,12 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.figures import FIGURES, SWEEP_FIGURES
+from pipeline.figures import FIGURES, SBC_FIGURES, SWEEP_FIGURES
 from pipeline.netcdf import read
 from pipeline.plots import save
 from pipeline.stages import cli
 
-ALL_FIGURES = FIGURES | SWEEP_FIGURES
+ALL_FIGURES = FIGURES | SWEEP_FIGURES | SBC_FIGURES
 
 
 def draw(figure: str, files: dict[str, str], options: dict[str, Any]):
@@ -39,6 +39,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument(
         "--band-prob", type=float, default=0.9, help="probability of the predictive band"
     )
+    p.add_argument("--rank-bins", type=int, default=20, help="bins of the SBC rank histograms")
     args = p.parse_args(argv)
     files = dict(item.partition("=")[::2] for item in args.inputs)
     needed = ALL_FIGURES[args.figure].inputs

@@ -1,5 +1,5 @@
-from pipeline.figures import FIGURES, SWEEP_FIGURES
-from pipeline.paths import DATASET_DIR as DATASET, SWEEP_DIR, noise_label
+from pipeline.figures import FIGURES, SBC_FIGURES, SWEEP_FIGURES
+from pipeline.paths import DATASET_DIR as DATASET, SBC_DIR, SWEEP_DIR, noise_label
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
 # installed or not (e.g. in a conda environment). A fixed hash seed makes numpyro trace its
@@ -19,6 +19,9 @@ wildcard_constraints:
     sampler="nuts|svi",
     figure="|".join(FIGURES),
     sweep_figure="|".join(SWEEP_FIGURES),
+    sbc_figure="|".join(SBC_FIGURES),
+    block=r"[0-9]+",
+    method="nuts|svi|laplace",
 
 
 def sigma_noise(wildcards):
@@ -52,20 +55,50 @@ DATASET_FILES = (
 )
 
 
+# the tutorial's own work on one dataset (the Laplace approximation is diffspec's addition)
+TUTORIAL_FILES = [name for name in DATASET_FILES if name != "laplace.nc"] + [
+    f"figures/{figure}.png" for figure in FIGURES
+]
+
+
 SWEEP_FILES = ("summary.nc", "summary.csv", "calibration.csv")
 
 
-def all_outputs():
-    """What `snakemake` builds by default: every stage's file and figure for every dataset."""
+def dataset_outputs():
+    """Every stage's file of every dataset of the config, their figures unless turned off,
+    and, with several datasets, the fixed-truth sweep across them."""
     outputs = []
     for name in DATASET_FILES:
         outputs += dataset_files(name)
-    for figure in FIGURES:
-        outputs += dataset_files(f"figures/{figure}.png")
-    if len(datasets()) > 1:  # a study across datasets
+    if config["figures"]["per_dataset"]:
+        for figure in FIGURES:
+            outputs += dataset_files(f"figures/{figure}.png")
+    if len(datasets()) > 1:
         outputs += [f"{SWEEP_DIR}/{name}" for name in SWEEP_FILES]
         outputs += [f"{SWEEP_DIR}/figures/{name}.png" for name in SWEEP_FIGURES]
     return outputs
+
+
+def sbc_outputs():
+    """The simulation-based calibration study: its ranks, tables and figures."""
+    return [f"{SBC_DIR}/{name}" for name in ("ranks.nc", "calibration.csv", "failed.csv")] + [
+        f"{SBC_DIR}/figures/{name}.png" for name in SBC_FIGURES
+    ]
+
+
+def all_outputs():
+    """What `snakemake` builds by default: the config's targets."""
+    return [path for target in config["targets"] for path in TARGETS[target]()]
+
+
+TARGETS = {"datasets": dataset_outputs, "sbc": sbc_outputs}
+
+
+def sbc_threads(method):
+    """Threads of a block's job: one, or one per chain for NUTS's parallel chains."""
+    nuts = config["nuts"]
+    parallel = method == "nuts" and nuts["chain_method"] == "parallel"
+    return nuts["num_chains"] if parallel else 1
 
 
 def code(*modules):
@@ -114,6 +147,13 @@ def figure_flags(wildcards):
 def figure_code(wildcards):
     """The modules that draw a figure."""
     return code("figures", "plots/__init__", f"plots/{FIGURES[wildcards.figure].module}", "stages/figure")
+
+
+def noise_seed_flags():
+    """How a dataset's seed becomes its noise draw, as flags of the data stage."""
+    d = config["datasets"]
+    crn = " --common-random-numbers" if d["common_random_numbers"] else ""
+    return f"--reference-noise {d['reference_noise']}{crn}"
 
 
 def prior_flags():

@@ -1,0 +1,273 @@
+"""Simulation-based calibration: each method's fits of a block of study datasets, reduced to
+the rank of each truth among L posterior draws (Talts et al. 2018).
+
+Under a calibrated method the rank of the truth among L independent posterior draws is
+uniform on 0..L, for every parameter and for any function of parameters and data; the
+log-likelihood log p(y | theta) is ranked too, since ranks of parameters alone miss some
+errors, such as a likelihood that is too wide (Modrak et al. 2023).
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import xarray as xr
+
+from pipeline.forward import Line, chi2
+from pipeline.inference import (
+    Batching,
+    NutsSettings,
+    Priors,
+    SviSettings,
+    fit_laplace,
+    fit_nuts,
+    fit_svi,
+    log_likelihood,
+    start_point,
+)
+from pipeline.netcdf import PARAMS
+from pipeline.optimize import descend
+from pipeline.simulate import DRAWS_STREAM, study_keys
+
+QUANTITIES = (*PARAMS, "loglik")  # what is ranked: the parameters and the test quantity
+METHODS = ("nuts", "svi", "laplace")
+# what a block file records of each fit, NaN where the method has no such thing
+PER_PARAM = ("ess_bulk", "ess_tail", "r_hat")
+DIAGNOSTICS = (*PER_PARAM, "divergences", "num_steps", "final_loss", "converged", "iterations")
+
+
+class BlockFit(NamedTuple):
+    """One method's fits of a block: L draws per dataset, posterior mean and sd, diagnostics
+    (name -> array over dataset or (dataset, param)), the seconds of the block, the thinning."""
+
+    draws: np.ndarray  # (dataset, draw, param)
+    mean: np.ndarray  # (dataset, param)
+    sd: np.ndarray  # (dataset, param)
+    diagnostics: dict[str, np.ndarray]
+    seconds: dict[str, float]
+    thin: int  # every thin-th draw was kept (1 for independent draws)
+
+
+def ranks(draws: np.ndarray, truth: np.ndarray) -> np.ndarray:
+    """The rank of each truth among its draws: how many draws lie below it, 0..L, along the
+    last axis of `draws`; NaN where the truth or any draw is not finite."""
+    below = (draws < truth[..., None]).sum(axis=-1).astype(float)
+    finite = np.isfinite(draws).all(axis=-1) & np.isfinite(truth)
+    return np.where(finite, below, np.nan)
+
+
+def thinned(draws: np.ndarray, num_draws: int) -> tuple[np.ndarray, int]:
+    """`num_draws` evenly spaced draws of each row (dataset, draw, ...), and the spacing."""
+    thin = draws.shape[1] // num_draws
+    return draws[:, thin - 1 :: thin][:, :num_draws], thin
+
+
+def stack_params(draws: dict[str, np.ndarray]) -> np.ndarray:
+    """Per-parameter arrays as one array with a trailing param axis."""
+    return np.stack([draws[p] for p in PARAMS], axis=-1)
+
+
+def nuts_block(
+    line: Line,
+    priors: Priors,
+    ys: np.ndarray,
+    keys: np.ndarray,
+    settings: NutsSettings,
+    num_draws: int,
+    batching: Batching,
+) -> BlockFit:
+    """NUTS on every dataset of a block; chains pooled, thinned to num_draws."""
+    from pipeline.summary import convergence  # ArviZ, only in the jobs that summarise
+
+    fit, seconds = fit_nuts(line, priors, ys, keys, settings, batching)
+    per_chain = stack_params(fit)  # (dataset, chain, draw, param)
+    pooled = per_chain.reshape(len(ys), -1, len(PARAMS))
+    draws, thin = thinned(pooled, num_draws)
+    diagnostics = convergence(per_chain)
+    diagnostics["divergences"] = fit["diverging"].sum(axis=(1, 2)).astype(float)
+    diagnostics["num_steps"] = fit["num_steps"].sum(axis=(1, 2)).astype(float)
+    return BlockFit(draws, pooled.mean(1), pooled.std(1, ddof=1), diagnostics, seconds, thin)
+
+
+def svi_block(
+    line: Line,
+    priors: Priors,
+    ys: np.ndarray,
+    keys: np.ndarray,
+    settings: SviSettings,
+    num_draws: int,
+    batching: Batching,
+) -> BlockFit:
+    """SVI on every dataset of a block; the first num_draws of its independent guide draws."""
+    fit, seconds = fit_svi(line, priors, ys, keys, settings, batching)
+    every = stack_params(fit)  # (dataset, draw, param)
+    diagnostics = {"final_loss": fit["loss"][:, -100:].mean(axis=1)}
+    draws = every[:, :num_draws]
+    return BlockFit(draws, every.mean(1), every.std(1, ddof=1), diagnostics, seconds, 1)
+
+
+class AdamStart(NamedTuple):
+    """Adam on chi^2 from one point (config section optimize): where the mode search starts."""
+
+    init: tuple[float, float]  # (logN, logbeta)
+    learning_rate: float
+    steps: int
+
+
+def adam_starts(line: Line, ys: np.ndarray, adam: AdamStart) -> np.ndarray:
+    """Each dataset's start of the mode search, as the workflow's Laplace stage starts from
+    optimize.nc: Adam's end point on chi^2, sigmain from its fit. chi^2 is scaled by a noise
+    level of 1: Adam's steps do not depend on the scale of the gradient, and the study's
+    noise level is unknown to the fits."""
+    import optax
+
+    optimizer = optax.adam(adam.learning_rate)
+    init = jnp.asarray(adam.init, dtype=ys.dtype)
+
+    def one(y):
+        path = descend(chi2, init, optimizer, adam.steps, line, y, 1.0)
+        return start_point(line, y, path.params[-1])
+
+    return np.asarray(jax.jit(jax.vmap(one))(ys))
+
+
+def laplace_block(
+    line: Line,
+    priors: Priors,
+    ys: np.ndarray,
+    keys: np.ndarray,
+    adam: AdamStart,
+    num_draws: int,
+    batching: Batching,
+) -> BlockFit:
+    """The Laplace approximation of every dataset of a block, and num_draws draws from it."""
+    fit, seconds = fit_laplace(line, priors, ys, adam_starts(line, ys, adam), batching)
+    draw = jax.vmap(lambda k, m, c: jax.random.multivariate_normal(k, m, c, (num_draws,)))
+    draws = np.asarray(draw(jnp.asarray(keys), fit["mode"], fit["covariance"]))
+    sd = np.sqrt(np.diagonal(fit["covariance"], axis1=1, axis2=2))
+    diagnostics = {
+        "converged": fit["converged"].astype(float),
+        "iterations": fit["iterations"].astype(float),
+    }
+    return BlockFit(draws, fit["mode"], sd, diagnostics, seconds, 1)
+
+
+def loglik_ranks(line: Line, ys: np.ndarray, truth: np.ndarray, draws: np.ndarray) -> np.ndarray:
+    """The rank of log p(y | truth) among log p(y | draw) over the draws, per dataset."""
+    per_draw = jax.vmap(jax.vmap(log_likelihood, (None, None, 0)), (None, 0, 0))
+    at_truth = jax.vmap(log_likelihood, (None, 0, 0))
+    dtype = ys.dtype
+    loglik = np.asarray(jax.jit(per_draw)(line, ys, draws.astype(dtype)))
+    loglik_truth = np.asarray(jax.jit(at_truth)(line, ys, truth.astype(dtype)))
+    return ranks(loglik, loglik_truth)
+
+
+def block_ranks(line: Line, block: xr.Dataset, fit: BlockFit) -> np.ndarray:
+    """Ranks (dataset, quantity) of the truths of a block among one method's draws."""
+    truth = block["truth"].values
+    by_param = ranks(np.moveaxis(fit.draws, 2, 1), truth)  # (dataset, param)
+    ys = block["f_obs"].values
+    return np.concatenate([by_param, loglik_ranks(line, ys, truth, fit.draws)[:, None]], axis=1)
+
+
+def laplace_keys(study_seed: int, indices: np.ndarray) -> np.ndarray:
+    """The keys of the Laplace draws, a stream of the study seed of their own."""
+    return study_keys(study_seed, DRAWS_STREAM, indices)
+
+
+def block_variables(block: xr.Dataset, fit: BlockFit, ranks: np.ndarray) -> dict:
+    """The data variables of a block's sbc_fit file: every diagnostic, NaN where the method
+    has none."""
+    size = len(ranks)
+    missing = {name: np.full((size, len(PARAMS)) if name in PER_PARAM else size, np.nan)
+               for name in DIAGNOSTICS}  # fmt: skip
+    return {
+        "truth": block["truth"].values,
+        "draws": fit.draws,
+        "rank": ranks,
+        "mean": fit.mean,
+        "sd": fit.sd,
+        **missing,
+        **fit.diagnostics,
+    }
+
+
+def block_line(block: xr.Dataset) -> Line:
+    """The known line of a block of study datasets."""
+    dtype = block.attrs["dtype"]
+    return Line(
+        nu=jnp.asarray(block["nu"].values, dtype=dtype),
+        nu0=float(block["nu0"]),
+        gamma=float(block["gamma"]),
+        line_strength=float(block["line_strength"]),
+    )
+
+
+def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str]:
+    """Per dataset of one method's fits, the checks it failed ('' when none): divergences, ESS
+    below min_ess or R-hat above max_r_hat (NUTS), Newton not converged (Laplace)."""
+    problems = [[] for _ in range(fits.sizes["dataset"])]
+    for i in range(fits.sizes["dataset"]):
+        fit = fits.isel(dataset=i)
+        if fit["divergences"] > 0:
+            problems[i].append(f"{int(fit['divergences'])} divergences")
+        for ess in ("ess_bulk", "ess_tail"):
+            if (fit[ess] < min_ess).any():
+                problems[i].append(f"{ess} {float(fit[ess].min()):.0f} < {min_ess:g}")
+        if (fit["r_hat"] > max_r_hat).any():
+            problems[i].append(f"r_hat {float(fit['r_hat'].max()):.3f} > {max_r_hat}")
+        if fit["converged"] == 0:
+            problems[i].append(f"Newton not converged in {int(fit['iterations'])} iterations")
+    return ["; ".join(p) for p in problems]
+
+
+def collect(
+    blocks: dict[str, list[xr.Dataset]],
+    min_ess: float,
+    max_r_hat: float,
+    include_flagged: bool,
+    noise_strata: int,
+) -> tuple[dict, list[dict]]:
+    """Every method's block files joined along the dataset axis, as the variables of ranks.nc,
+    and a row per fit that failed its checks or gave NaN (method, dataset, problem)."""
+    from pipeline.calibration import strata
+
+    methods = list(blocks)
+    joined = {m: xr.concat(blocks[m], dim="dataset") for m in methods}
+    first = joined[methods[0]]
+    failed, flagged, used = [], [], []
+    for method in methods:
+        fits = joined[method]
+        problems = fit_problems(fits, min_ess, max_r_hat)
+        nan = ~np.isfinite(fits["rank"].values).all(axis=1)
+        for index, problem, is_nan in zip(fits["dataset"].values, problems, nan, strict=True):
+            if problem or is_nan:
+                failed.append({"inference": method, "dataset": int(index),
+                               "problem": "NaN in the fit" if is_nan else problem})  # fmt: skip
+        flags = np.array([bool(p) for p in problems])
+        flagged.append(flags)
+        used.append(~nan & (include_flagged | ~flags))
+    stack = {name: np.stack([joined[m][name].values for m in methods]) for name in
+             ("rank", "mean", "sd", "ess_bulk", "r_hat", "divergences", "converged")}  # fmt: skip
+    truth = first["truth"].values
+    seconds = {
+        m: sum(b.attrs["run_seconds"] for b in blocks[m]) / joined[m].sizes["dataset"]
+        for m in methods
+    }
+    variables = {
+        "truth": truth,
+        "stratum": strata(truth[:, PARAMS.index("sigmain")], noise_strata),
+        **stack,
+        "z": (stack["mean"] - truth) / stack["sd"],
+        "flagged": np.stack(flagged).astype(int),
+        "used": np.stack(used).astype(int),
+        "thin": np.array([blocks[m][0].attrs["thin"] for m in methods]),
+        "seconds_per_dataset": np.array([seconds[m] for m in methods]),
+        "compile_seconds": np.array(
+            [sum(b.attrs["compile_seconds"] for b in blocks[m]) for m in methods]
+        ),
+    }
+    return variables, failed

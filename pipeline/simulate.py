@@ -1,0 +1,111 @@
+"""Synthetic data: the noise model, the datasets of the workflow and those of a study.
+
+Noise is Gaussian with a known level, drawn with numpy's legacy generator so that the
+tutorial's seed gives the tutorial's draw. A dataset of the workflow is (noise level, seed);
+a dataset of a simulation-based calibration study is an index, with its truth drawn from the
+model's own prior and its noise from a seed of its own.
+"""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pipeline.forward import Line, cross_section, transmission
+
+
+class LineSettings(NamedTuple):
+    """The wavenumber grid and the known line parameters (config section `line`)."""
+
+    nu0: float  # line centre, cm^-1
+    half_width: float  # the grid spans nu0 +- half_width, cm^-1
+    n_points: int
+    line_strength: float  # cm^2 cm^-1
+    gamma: float  # Lorentzian HWHM, cm^-1
+
+    def line(self, dtype: str) -> Line:
+        """The known part of the model on this grid."""
+        nu = jnp.linspace(
+            self.nu0 - self.half_width, self.nu0 + self.half_width, self.n_points, dtype=dtype
+        )
+        return Line(nu=nu, nu0=self.nu0, gamma=self.gamma, line_strength=self.line_strength)
+
+
+def gaussian_noise(sigma: float, seed: int, n: int, dtype: str) -> np.ndarray:
+    """n draws of N(0, sigma^2) from numpy.random.RandomState(seed), as the tutorial draws."""
+    return np.random.RandomState(seed).normal(0.0, sigma, n).astype(dtype)
+
+
+def noise_seed(seed: int, sigma_noise: float, reference_noise: float, common: bool) -> int:
+    """The RandomState seed of dataset (sigma_noise, seed).
+
+    At the reference noise level (the tutorial's 0.1), and at every level with common random
+    numbers, it is `seed` itself: noise 0.1, seed 72 is the tutorial's draw. At any other level
+    the seed is mixed with the level's bits, so datasets of different levels are independent.
+    """
+    if common or sigma_noise == reference_noise:
+        return int(seed)
+    bits = np.frombuffer(np.float64(sigma_noise).tobytes(), dtype=np.uint32)
+    return int(np.random.SeedSequence([int(seed), *map(int, bits)]).generate_state(1)[0])
+
+
+def simulate(
+    settings: LineSettings, logN: float, logbeta: float, sigma_noise: float, seed: int, dtype: str
+) -> dict[str, np.ndarray]:
+    """One dataset: the grid (cm^-1), cross-section (cm^2), true and observed transmission for
+    the RandomState seed `seed` (see noise_seed)."""
+    line = settings.line(dtype)
+    f_true = np.asarray(transmission(line, logN, logbeta))
+    return {
+        "nu": np.asarray(line.nu),
+        "cross_section": np.asarray(cross_section(line, 10.0**logbeta)),
+        "f_true": f_true,
+        "f_obs": f_true + gaussian_noise(sigma_noise, seed, settings.n_points, dtype),
+    }
+
+
+# Streams of a study's own random numbers, so that no two uses share a key
+PRIOR_STREAM, DRAWS_STREAM = 1, 2
+
+
+def study_keys(study_seed: int, stream: int, indices: np.ndarray) -> np.ndarray:
+    """One raw PRNG key per dataset index, from the study seed and the stream."""
+    base = jax.random.fold_in(jax.random.PRNGKey(study_seed), stream)
+    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(indices)))
+
+
+def study_noise_seed(study_seed: int, index: int) -> int:
+    """The RandomState seed of a study dataset's noise, derived from the study seed."""
+    return int(np.random.SeedSequence([int(study_seed), int(index)]).generate_state(1)[0])
+
+
+def simulate_study(
+    settings: LineSettings, priors, study_seed: int, indices: np.ndarray, dtype: str
+) -> dict[str, np.ndarray]:
+    """Datasets of a calibration study: truths (logN, logbeta, sigmain) drawn from the model's
+    prior, the noise of each from its own seed. Arrays with a leading dataset axis."""
+    from numpyro.infer import Predictive
+
+    from pipeline.inference import model  # the prior is the model's own
+
+    line = settings.line(dtype)
+    params = ("logN", "logbeta", "sigmain")
+    draw = Predictive(model, num_samples=1, return_sites=list(params))
+    keys = study_keys(study_seed, PRIOR_STREAM, indices)
+    truths = jax.jit(jax.vmap(lambda k: draw(k, line, priors)))(keys)
+    truth = np.stack([np.asarray(truths[p])[:, 0] for p in params], axis=1)
+    f_true = np.asarray(jax.jit(jax.vmap(lambda t: transmission(line, t[0], t[1])))(truth))
+    seeds = np.array([study_noise_seed(study_seed, i) for i in indices], dtype=np.uint32)
+    noise = [
+        gaussian_noise(t[2], s, settings.n_points, dtype) for t, s in zip(truth, seeds, strict=True)
+    ]
+    return {
+        "nu": np.asarray(line.nu),
+        "truth": truth,
+        "noise_seed": seeds,
+        "f_true": f_true,
+        "f_obs": f_true + np.stack(noise),
+    }
