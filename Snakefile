@@ -21,7 +21,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/bayes.smk"
-include: "workflow/rules/sweep.smk"
+include: "workflow/rules/fixed_truth.smk"
 include: "workflow/rules/sbc.smk"
 include: "workflow/rules/figures.smk"
 

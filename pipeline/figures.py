@@ -31,15 +31,15 @@ FIGURES: dict[str, FigureSpec] = {
     "nuts_vs_svi": FigureSpec(("data", "nuts", "svi"), "posterior"),
 }
 
-# figures of a whole sweep, drawn from results/sweep/summary.nc
-SWEEP_FIGURES: dict[str, FigureSpec] = {
-    name: FigureSpec(("sweep_summary",), "sweep")
+# figures of a fixed-truth sweep across datasets, drawn from results/fixed_truth/summary.nc
+FIXED_TRUTH_FIGURES: dict[str, FigureSpec] = {
+    name: FigureSpec(("fixed_truth_summary",), "fixed_truth")
     for name in (
-        "sweep_posterior_sd",
-        "sweep_coverage",
-        "sweep_zscores",
-        "sweep_nuts_vs_svi",
-        "sweep_cost",
+        "fixed_truth_posterior_sd",
+        "fixed_truth_coverage",
+        "fixed_truth_zscores",
+        "fixed_truth_vs_nuts",
+        "fixed_truth_cost",
     )
 }
 

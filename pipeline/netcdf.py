@@ -176,11 +176,9 @@ LAYOUTS: dict[str, Layout] = {
         },
         attrs={"hdi_prob": "probability of the highest-density intervals"},
     ),
-    "sweep_summary": Layout(
+    "fixed_truth_summary": Layout(
         filename="summary.nc",
-        description=(
-            "A sweep's results: per dataset and inference method, then calibration across seeds."
-        ),
+        description=("A fixed-truth sweep: per dataset and method, then coverage across seeds."),
         coords={
             "noise": Var(("noise",), "1", "noise level sigma_noise, transmission units"),
             "seed": Var(("seed",), "", "seed of the noise draw"),
@@ -208,8 +206,8 @@ LAYOUTS: dict[str, Layout] = {
             "estimate_spread": Var(_CALIBRATION, "parameter units", "sd of estimates across seeds"),
             "z_mean": Var(_CALIBRATION, "1", "mean z-score (0 if calibrated)"),
             "z_sd": Var(_CALIBRATION, "1", "sd of the z-scores (1 if calibrated)"),
-            "shift_vs_nuts": Var(
-                _CALIBRATION, "NUTS sd", "mean of (estimate - NUTS mean) / NUTS sd"
+            "rms_shift_vs_nuts": Var(
+                _CALIBRATION, "NUTS sd", "root mean square of (estimate - NUTS mean) / NUTS sd"
             ),
             "sd_ratio_vs_nuts": Var(_CALIBRATION, "1", "mean of sd / NUTS sd"),
             "mean_seconds": Var(("noise", "inference"), "s", "mean wall time of the method's job"),

@@ -1,9 +1,9 @@
-"""Where each dataset's files live; shared by the workflow's rules and the sweep stage."""
+"""Where each dataset's files live; shared by the workflow's rules and the sweep's stage."""
 
 from __future__ import annotations
 
 DATASET_DIR = "results/noise{noise}/seed{seed}"  # relative to the workflow's working directory
-SWEEP_DIR = "results/sweep"
+FIXED_TRUTH_DIR = "results/fixed_truth"
 SBC_DIR = "results/sbc"
 
 

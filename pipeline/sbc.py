@@ -33,6 +33,7 @@ from pipeline.optimize import descend
 from pipeline.simulate import DRAWS_STREAM, study_keys
 
 QUANTITIES = (*PARAMS, "loglik")  # what is ranked: the parameters and the test quantity
+TIES_STREAM = 3  # the study seed's stream of tie-breaking numbers (see pipeline.simulate)
 METHODS = ("nuts", "svi", "laplace")
 # what a block file records of each fit, NaN where the method has no such thing
 PER_PARAM = ("ess_bulk", "ess_tail", "r_hat")
@@ -51,12 +52,19 @@ class BlockFit(NamedTuple):
     thin: int  # every thin-th draw was kept (1 for independent draws)
 
 
-def ranks(draws: np.ndarray, truth: np.ndarray) -> np.ndarray:
+def ranks(draws: np.ndarray, truth: np.ndarray, tie_breaks: np.ndarray | None = None) -> np.ndarray:
     """The rank of each truth among its draws: how many draws lie below it, 0..L, along the
-    last axis of `draws`; NaN where the truth or any draw is not finite."""
-    below = (draws < truth[..., None]).sum(axis=-1).astype(float)
+    last axis of `draws`; NaN where the truth or any draw is not finite.
+
+    Draws equal to the truth (float32 posteriors a few ulps wide have them) count as below at
+    random, by `tie_breaks` (uniform in [0, 1), one per truth), as SBC requires: counting
+    them all as above would pile ranks at 0."""
+    below = (draws < truth[..., None]).sum(axis=-1)
+    if tie_breaks is not None:
+        equal = (draws == truth[..., None]).sum(axis=-1)
+        below = below + np.floor(tie_breaks * (equal + 1)).astype(int)
     finite = np.isfinite(draws).all(axis=-1) & np.isfinite(truth)
-    return np.where(finite, below, np.nan)
+    return np.where(finite, below.astype(float), np.nan)
 
 
 def thinned(draws: np.ndarray, num_draws: int) -> tuple[np.ndarray, int]:
@@ -155,22 +163,29 @@ def laplace_block(
     return BlockFit(draws, fit["mode"], sd, diagnostics, seconds, 1)
 
 
-def loglik_ranks(line: Line, ys: np.ndarray, truth: np.ndarray, draws: np.ndarray) -> np.ndarray:
+def loglik_ranks(
+    line: Line, ys: np.ndarray, truth: np.ndarray, draws: np.ndarray, tie_breaks: np.ndarray
+) -> np.ndarray:
     """The rank of log p(y | truth) among log p(y | draw) over the draws, per dataset."""
     per_draw = jax.vmap(jax.vmap(log_likelihood, (None, None, 0)), (None, 0, 0))
     at_truth = jax.vmap(log_likelihood, (None, 0, 0))
     dtype = ys.dtype
     loglik = np.asarray(jax.jit(per_draw)(line, ys, draws.astype(dtype)))
     loglik_truth = np.asarray(jax.jit(at_truth)(line, ys, truth.astype(dtype)))
-    return ranks(loglik, loglik_truth)
+    return ranks(loglik, loglik_truth, tie_breaks)
 
 
 def block_ranks(line: Line, block: xr.Dataset, fit: BlockFit) -> np.ndarray:
-    """Ranks (dataset, quantity) of the truths of a block among one method's draws."""
-    truth = block["truth"].values
-    by_param = ranks(np.moveaxis(fit.draws, 2, 1), truth)  # (dataset, param)
-    ys = block["f_obs"].values
-    return np.concatenate([by_param, loglik_ranks(line, ys, truth, fit.draws)[:, None]], axis=1)
+    """Ranks (dataset, quantity) of the truths of a block among one method's draws, ties
+    broken at random by numbers drawn from the study seed and each dataset's index."""
+    truth, ys = block["truth"].values, block["f_obs"].values
+    tie_breaks = np.stack([
+        np.random.default_rng([block.attrs["study_seed"], TIES_STREAM, i]).random(len(QUANTITIES))
+        for i in block["dataset"].values
+    ])  # fmt: skip
+    by_param = ranks(np.moveaxis(fit.draws, 2, 1), truth, tie_breaks[:, :-1])  # (dataset, param)
+    loglik = loglik_ranks(line, ys, truth, fit.draws, tie_breaks[:, -1])
+    return np.concatenate([by_param, loglik[:, None]], axis=1)
 
 
 def laplace_keys(study_seed: int, indices: np.ndarray) -> np.ndarray:

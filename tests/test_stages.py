@@ -10,13 +10,19 @@ import pytest
 
 from pipeline.figures import FIGURES
 from pipeline.netcdf import read_dataset
+from pipeline.simulate import LineSettings
 from pipeline.stages import chi2_map, cli, data, figure, optimize
 
 STAGES = ("data", "chi2_map", "optimize", "figure")
-SMALL_LINE = {
-    "nu0": 1000.0, "half_width": 20.0, "n_points": 120, "line_strength": 1e-20,
-    "gamma": 1.0, "logN": 21.0, "logbeta": 0.0,
-}  # fmt: skip
+SMALL_LINE = LineSettings(nu0=1000.0, half_width=20.0, n_points=120, line_strength=1e-20,
+                          gamma=1.0)  # fmt: skip
+
+
+def small_dataset(sigma_noise: float, seed: int, common: bool = False):
+    return data.dataset(
+        SMALL_LINE, logN=21.0, logbeta=0.0, sigma_noise=sigma_noise, seed=seed,
+        reference_noise=0.1, common_random_numbers=common, dtype="float32",
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -42,16 +48,37 @@ def test_every_stage_explains_itself_with_help(stage):
 
 def test_data_noise_is_numpys_legacy_draw_for_the_seed(small_files):
     ds = read_dataset(small_files / "data.nc", "data")
-    noise = np.random.RandomState(3).normal(0.0, 0.05, 120).astype(np.float32)
-    np.testing.assert_array_equal(ds["f_obs"].values, ds["f_true"].values + noise)
-    assert ds.attrs["seed"] == 3 and ds.attrs["sigma_noise"] == 0.05
+    # noise 0.05 is not the reference level: its seed is mixed with the level
+    assert ds.attrs["seed"] == 3 and ds.attrs["noise_seed"] != 3
+    noise = np.random.RandomState(ds.attrs["noise_seed"]).normal(0.0, 0.05, 120)
+    np.testing.assert_array_equal(ds["f_obs"].values, ds["f_true"].values + noise.astype("f4"))
+    assert ds.attrs["sigma_noise"] == 0.05
     assert float(ds["logN_true"]) == 21.0 and ds["nu"].size == 120
 
 
+def test_the_tutorials_dataset_is_the_tutorials_draw():
+    # np.random.seed(72); f + np.random.normal(0.0, 0.1, len(f)), as the tutorial does
+    ds = small_dataset(0.1, 72)
+    assert ds.attrs["noise_seed"] == 72
+    np.random.seed(72)  # noqa: NPY002 (the tutorial's own calls)
+    expected = ds["f_true"].values + np.random.normal(0.0, 0.1, 120).astype(np.float32)  # noqa: NPY002
+    np.testing.assert_array_equal(ds["f_obs"].values, expected)
+
+
+def test_noise_levels_draw_independent_noise_unless_asked_for_common_numbers():
+    def noise(sigma, seed, common=False):
+        ds = small_dataset(sigma, seed, common)
+        return (ds["f_obs"] - ds["f_true"]).values / sigma
+
+    # independent: the same seed at two levels gives unrelated standard-normal patterns
+    assert abs(np.corrcoef(noise(0.1, 5), noise(0.05, 5))[0, 1]) < 0.3
+    assert abs(np.corrcoef(noise(0.2, 5), noise(0.05, 5))[0, 1]) < 0.3
+    # common random numbers: one pattern, scaled by the level
+    np.testing.assert_allclose(noise(0.05, 5, common=True), noise(0.1, 5), atol=1e-4)
+
+
 def test_simulate_is_deterministic():
-    a = data.simulate(**SMALL_LINE, sigma_noise=0.1, seed=5, dtype="float32")
-    b = data.simulate(**SMALL_LINE, sigma_noise=0.1, seed=5, dtype="float32")
-    c = data.simulate(**SMALL_LINE, sigma_noise=0.1, seed=6, dtype="float32")
+    a, b, c = small_dataset(0.1, 5), small_dataset(0.1, 5), small_dataset(0.1, 6)
     assert a.identical(b)
     assert not np.array_equal(a["f_obs"], c["f_obs"])
 

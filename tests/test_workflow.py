@@ -18,7 +18,7 @@ DATASET = "results/noise0.1/seed72"
 
 def test_every_output_is_written_and_follows_its_layout(tiny_run):
     for kind, layout in (LAYOUTS | INFERENCE_LAYOUTS).items():
-        if kind != "sweep_summary":  # one dataset: nothing to aggregate
+        if kind != "fixed_truth_summary":  # one dataset: nothing to aggregate
             read(tiny_run.path / DATASET / layout.filename, kind)  # checks the layout
     assert not (tiny_run.path / "results" / "sweep").exists()
     for table in ("nuts_summary.csv", "svi_summary.csv", "compare.csv"):

@@ -6,12 +6,12 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.figures import FIGURES, SBC_FIGURES, SWEEP_FIGURES
+from pipeline.figures import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
 from pipeline.netcdf import read
 from pipeline.plots import save
 from pipeline.stages import cli
 
-ALL_FIGURES = FIGURES | SWEEP_FIGURES | SBC_FIGURES
+ALL_FIGURES = FIGURES | FIXED_TRUTH_FIGURES | SBC_FIGURES
 
 
 def draw(figure: str, files: dict[str, str], options: dict[str, Any]):

@@ -1,5 +1,5 @@
-from pipeline.figures import FIGURES, SBC_FIGURES, SWEEP_FIGURES
-from pipeline.paths import DATASET_DIR as DATASET, SBC_DIR, SWEEP_DIR, noise_label
+from pipeline.figures import FIGURES, SBC_FIGURES, FIXED_TRUTH_FIGURES
+from pipeline.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
 # installed or not (e.g. in a conda environment). A fixed hash seed makes numpyro trace its
@@ -18,7 +18,7 @@ wildcard_constraints:
     seed=r"[0-9]+",
     sampler="nuts|svi",
     figure="|".join(FIGURES),
-    sweep_figure="|".join(SWEEP_FIGURES),
+    fixed_truth_figure="|".join(FIXED_TRUTH_FIGURES),
     sbc_figure="|".join(SBC_FIGURES),
     block=r"[0-9]+",
     method="nuts|svi|laplace",
@@ -61,7 +61,7 @@ TUTORIAL_FILES = [name for name in DATASET_FILES if name != "laplace.nc"] + [
 ]
 
 
-SWEEP_FILES = ("summary.nc", "summary.csv", "calibration.csv")
+FIXED_TRUTH_FILES = ("summary.nc", "summary.csv", "calibration.csv")
 
 
 def dataset_outputs():
@@ -74,8 +74,8 @@ def dataset_outputs():
         for figure in FIGURES:
             outputs += dataset_files(f"figures/{figure}.png")
     if len(datasets()) > 1:
-        outputs += [f"{SWEEP_DIR}/{name}" for name in SWEEP_FILES]
-        outputs += [f"{SWEEP_DIR}/figures/{name}.png" for name in SWEEP_FIGURES]
+        outputs += [f"{FIXED_TRUTH_DIR}/{name}" for name in FIXED_TRUTH_FILES]
+        outputs += [f"{FIXED_TRUTH_DIR}/figures/{name}.png" for name in FIXED_TRUTH_FIGURES]
     return outputs
 
 

@@ -1,4 +1,4 @@
-"""Sweeps: a real 2 x 2 sweep, its summary and report, adding a seed, and a failed dataset."""
+"""Fixed-truth sweeps: a real 2 x 2 sweep, its summary and report, adding a seed, a failure."""
 
 from __future__ import annotations
 
@@ -8,12 +8,15 @@ import pytest
 from conftest import Workflow, tiny_config
 
 from pipeline.calibration import wilson
-from pipeline.figures import SWEEP_FIGURES
+from pipeline.figures import FIXED_TRUTH_FIGURES
+from pipeline.fixed_truth import METHODS
 from pipeline.netcdf import read_dataset
-from pipeline.sweep import METHODS
 
 # The sweep's summary and figures, without every dataset's own figures (they have their tests).
-TARGETS = ("results/sweep/summary.nc", *(f"results/sweep/figures/{f}.png" for f in SWEEP_FIGURES))
+TARGETS = (
+    "results/fixed_truth/summary.nc",
+    *(f"results/fixed_truth/figures/{f}.png" for f in FIXED_TRUTH_FIGURES),
+)
 # what one more dataset costs: its stages that the summary reads, then the summary again
 ONE_DATASET = {"simulate_data": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1}
 
@@ -32,7 +35,7 @@ def sweep(tmp_path_factory) -> Workflow:
 
 
 def test_summary_has_every_dataset_method_and_parameter(sweep):
-    ds = read_dataset(sweep.path / "results/sweep/summary.nc", "sweep_summary")
+    ds = read_dataset(sweep.path / "results/fixed_truth/summary.nc", "fixed_truth_summary")
     assert ds.sizes == {"noise": 2, "seed": 2, "inference": 4, "param": 3}
     assert list(ds["inference"].values) == list(METHODS)
     np.testing.assert_array_equal(ds["truth"].sel(param="sigmain"), [0.05, 0.2])
@@ -48,14 +51,14 @@ def test_summary_has_every_dataset_method_and_parameter(sweep):
     assert ((coverage >= 0) & (coverage <= 1)).all()
     assert (posterior["coverage_low"] <= posterior["coverage"]).all()
     assert (ds["seconds"] > 0).all(), "each method's job time comes from its benchmark file"
-    np.testing.assert_allclose(ds["shift_vs_nuts"].sel(inference="nuts"), 0.0)
+    np.testing.assert_allclose(ds["rms_shift_vs_nuts"].sel(inference="nuts"), 0.0)
 
 
 def test_summary_tables_are_written_as_csv(sweep):
-    rows = pd.read_csv(sweep.path / "results/sweep/summary.csv")
+    rows = pd.read_csv(sweep.path / "results/fixed_truth/summary.csv")
     assert {"noise", "seed", "inference", "param", "estimate", "covered", "z"} <= set(rows.columns)
     assert len(rows) == 2 * 2 * 4 * 3
-    calibration = pd.read_csv(sweep.path / "results/sweep/calibration.csv")
+    calibration = pd.read_csv(sweep.path / "results/fixed_truth/calibration.csv")
     assert {"coverage", "coverage_low", "coverage_high", "bias", "rmse"} <= set(calibration.columns)
 
 
@@ -66,13 +69,16 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_aggregation(sweep):
     finally:
         sweep.write_config(sweep_config([0.05, 0.2], [1, 2]))
     expected = {rule: 2 for rule in ONE_DATASET}  # seed 3 at both noise levels
-    assert planned == expected | {"sweep_summary": 1, "sweep_figure": len(SWEEP_FIGURES)}
+    assert planned == expected | {
+        "fixed_truth_summary": 1,
+        "fixed_truth_figure": len(FIXED_TRUTH_FIGURES),
+    }
 
 
-def test_report_builds_with_the_sweep_figures(sweep):
+def test_report_builds_with_the_fixed_truth_figures(sweep):
     sweep.snakemake("--report", "report.html", *TARGETS)
     html = (sweep.path / "report.html").read_text()
-    for figure in SWEEP_FIGURES:
+    for figure in FIXED_TRUTH_FIGURES:
         assert f"{figure}.png" in html
     assert "Coverage" in html or "coverage" in html
 
@@ -91,7 +97,7 @@ def test_a_failed_dataset_keeps_the_others_and_a_rerun_completes_only_it(tmp_pat
         assert (tmp_path / "results/noise0.1/seed1" / name).is_file(), name
     broken.unlink()
     assert workflow.planned_jobs(*TARGETS) == ONE_DATASET | {
-        "sweep_summary": 1, "sweep_figure": len(SWEEP_FIGURES),
+        "fixed_truth_summary": 1, "fixed_truth_figure": len(FIXED_TRUTH_FIGURES),
     }  # fmt: skip
     workflow.snakemake("--cores", "2", *TARGETS)
     assert workflow.planned_jobs(*TARGETS) == {}
@@ -117,9 +123,17 @@ def test_the_lists_can_be_given_on_the_command_line(tiny_workflow):
     # Snakemake passes nested --config values as text; the config check turns them into numbers.
     lists = 'datasets={"sigma_noise": [0.05, 0.10], "seeds": [1, 2]}'
     planned = tiny_workflow.planned_jobs("--config", lists)
-    assert planned["simulate_data"] == 4 and planned["sweep_summary"] == 1
+    assert planned["simulate_data"] == 4 and planned["fixed_truth_summary"] == 1
     result = tiny_workflow.snakemake(
         "-n", "--config", 'datasets={"sigma_noise": [-1], "seeds": [1]}', check=False
     )
     assert result.returncode != 0
     assert "config.datasets.sigma_noise[0] = -1.0" in result.stdout + result.stderr
+
+
+def test_the_datasets_own_figures_can_be_left_out(tiny_workflow):
+    config = sweep_config([0.05, 0.2], [1, 2])
+    config["figures"]["per_dataset"] = False
+    tiny_workflow.write_config(config)
+    planned = tiny_workflow.planned_jobs()
+    assert "figure" not in planned and planned["fixed_truth_figure"] == len(FIXED_TRUTH_FIGURES)

@@ -1,4 +1,4 @@
-"""A sweep over noise levels and seeds: every method's estimates side by side, and calibration.
+"""A fixed-truth sweep over noise levels and seeds: every method's estimates side by side.
 
 For each dataset and method the estimate, its sd and interval are compared with the truth the
 data were simulated with; across seeds that gives coverage, bias, RMSE and z-score spread per
@@ -38,7 +38,7 @@ PER_DATASET = (
 
 
 class Dataset(NamedTuple):
-    """One dataset of the sweep."""
+    """One dataset of the fixed-truth sweep."""
 
     noise: float
     seed: int
@@ -134,7 +134,9 @@ def calibration(ds: xr.Dataset) -> xr.Dataset:
             "estimate_spread": ds["estimate"].std("seed", ddof=1),
             "z_mean": ds["z"].mean("seed"),
             "z_sd": ds["z"].std("seed", ddof=1),
-            "shift_vs_nuts": ((ds["estimate"] - nuts["estimate"]) / nuts["sd"]).mean("seed"),
+            "rms_shift_vs_nuts": np.sqrt(
+                (((ds["estimate"] - nuts["estimate"]) / nuts["sd"]) ** 2).mean("seed")
+            ),
             "sd_ratio_vs_nuts": (ds["sd"] / nuts["sd"]).mean("seed"),
             "mean_seconds": ds["seconds"].mean("seed"),
         }

@@ -1,4 +1,4 @@
-"""Figures of a sweep over noise levels and seeds, drawn from results/sweep/summary.nc alone."""
+"""Figures of a fixed-truth sweep over noise levels and seeds, drawn from its summary.nc alone."""
 
 from __future__ import annotations
 
@@ -26,10 +26,10 @@ def _panels(n: int, height: float = 3.6):
 
 
 def _title(summary: xr.Dataset) -> str:
-    return f"{summary.sizes['noise']} noise levels x {summary.sizes['seed']} seeds"
+    return f"fixed truth; {summary.sizes['noise']} noise levels x {summary.sizes['seed']} seeds"
 
 
-def sweep_posterior_sd(summary: xr.Dataset) -> Figure:
+def fixed_truth_posterior_sd(summary: xr.Dataset) -> Figure:
     """Mean posterior sd against noise per method, the spread of NUTS means, and sd ∝ noise."""
     fig, axes = _panels(len(PARAMS))
     noise = summary["noise"].values
@@ -48,7 +48,7 @@ def sweep_posterior_sd(summary: xr.Dataset) -> Figure:
     return fig
 
 
-def sweep_coverage(summary: xr.Dataset) -> Figure:
+def fixed_truth_coverage(summary: xr.Dataset) -> Figure:
     """Coverage of each method's interval against noise, 95% Wilson bars, nominal level."""
     fig, axes = _panels(len(PARAMS))
     noise = summary["noise"].values
@@ -69,7 +69,7 @@ def sweep_coverage(summary: xr.Dataset) -> Figure:
     return fig
 
 
-def sweep_zscores(summary: xr.Dataset) -> Figure:
+def fixed_truth_zscores(summary: xr.Dataset) -> Figure:
     """Histograms of (estimate - truth)/sd per method, all datasets, against N(0, 1)."""
     fig, axes = _panels(len(PARAMS))
     grid = np.linspace(-4, 4, 201)
@@ -87,8 +87,8 @@ def sweep_zscores(summary: xr.Dataset) -> Figure:
     return fig
 
 
-def sweep_nuts_vs_svi(summary: xr.Dataset) -> Figure:
-    """How far SVI and Laplace sit from NUTS: mean shift and sd ratio, against noise."""
+def fixed_truth_vs_nuts(summary: xr.Dataset) -> Figure:
+    """How far SVI and Laplace sit from NUTS: RMS shift of the means and sd ratio, against noise."""
     fig, axes = _panels(2)
     noise = summary["noise"].values
     lines = {"logN": "-", "logbeta": "--", "sigmain": ":"}
@@ -96,18 +96,20 @@ def sweep_nuts_vs_svi(summary: xr.Dataset) -> Figure:
         for param in PARAMS:
             c = summary.sel(inference=method, param=param)
             label = f"{method} {LABELS[param]}"
-            axes[0].plot(noise, c["shift_vs_nuts"], ls=lines[param], label=label, **STYLE[method])
+            axes[0].plot(
+                noise, c["rms_shift_vs_nuts"], ls=lines[param], label=label, **STYLE[method]
+            )
             axes[1].plot(noise, c["sd_ratio_vs_nuts"], ls=lines[param], **STYLE[method])
     axes[0].axhline(0, color="gray")
     axes[1].axhline(1, color="gray")
-    axes[0].set(xscale="log", xlabel="noise level", ylabel="(mean - NUTS mean) / NUTS sd")
+    axes[0].set(xscale="log", xlabel="noise level", ylabel="RMS of (mean - NUTS mean) / NUTS sd")
     axes[1].set(xscale="log", xlabel="noise level", ylabel="sd / NUTS sd")
     axes[0].legend(fontsize=8)
-    fig.suptitle(f"SVI and Laplace against NUTS, mean over seeds ({_title(summary)})")
+    fig.suptitle(f"SVI and Laplace against NUTS, over seeds ({_title(summary)})")
     return fig
 
 
-def sweep_cost(summary: xr.Dataset) -> Figure:
+def fixed_truth_cost(summary: xr.Dataset) -> Figure:
     """Wall seconds of each method's job per noise level: mean over seeds, min-max bars."""
     fig, axes = _panels(1, height=3.8)
     ax = axes[0]

@@ -1,13 +1,13 @@
-"""Stage: gather every dataset of a sweep into one summary with calibration -> results/sweep/."""
+"""Stage: gather the datasets of a fixed-truth sweep into one summary -> results/fixed_truth/."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
 
+from pipeline.fixed_truth import Dataset, summarize
 from pipeline.netcdf import annotate, provenance, replaced_atomically, write_dataset
 from pipeline.stages import cli
-from pipeline.sweep import Dataset, summarize
 
 
 def dataset(text: str) -> Dataset:
@@ -37,7 +37,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "hdi_prob": args.hdi_prob,
         **provenance("sweep", {"datasets": args.datasets}, {"root": args.root}),
     }
-    ds = annotate(ds, "sweep_summary")
+    ds = annotate(ds, "fixed_truth_summary")
     per_dataset = [v for v in ds.data_vars if "seed" in ds[v].dims]
     across_seeds = [
         v for v in ds.data_vars if "seed" not in ds[v].dims and "inference" in ds[v].dims
@@ -52,7 +52,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         ds[per_dataset].to_dataframe().dropna(how="all").to_csv(tmp, float_format="%.6g")
     with replaced_atomically(args.calibration_csv) as tmp:
         calibration.to_csv(tmp, float_format="%.6g")
-    write_dataset(ds, args.out, "sweep_summary")
+    write_dataset(ds, args.out, "fixed_truth_summary")
 
 
 if __name__ == "__main__":

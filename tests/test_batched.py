@@ -1,0 +1,128 @@
+"""Batched fitting: one dataset alone and inside a block of several give the same fit."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from pipeline.inference import (
+    Batching,
+    NutsSettings,
+    Priors,
+    SviSettings,
+    dataset_keys,
+    fit_laplace,
+    fit_nuts,
+    fit_svi,
+    start_point,
+)
+from pipeline.simulate import LineSettings, simulate
+
+PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
+LINE = LineSettings(nu0=1000.0, half_width=20.0, n_points=150, line_strength=1e-20, gamma=1.0)
+NUTS_SETTINGS = NutsSettings(num_warmup=300, num_samples=600, num_chains=1,
+                             chain_method="vectorized", target_accept_prob=0.8)  # fmt: skip
+SVI_SETTINGS = SviSettings(num_steps=1500, learning_rate=0.01, num_draws=1000)
+# five datasets; the one fitted alone is the third (index 2) of the block
+TRUTHS = [(21.0, 0.0, 0.05), (20.8, 0.3, 0.1), (21.1, -0.2, 0.05), (21.2, 0.1, 0.08),
+          (20.9, -0.1, 0.06)]  # fmt: skip
+ALONE = 2
+
+
+@pytest.fixture(scope="module")
+def block():
+    line = LINE.line("float32")
+    ys = np.stack(
+        [simulate(LINE, n, b, s, seed, "float32")["f_obs"] for seed, (n, b, s) in enumerate(TRUTHS)]
+    )
+    return line, ys, dataset_keys(7, np.arange(len(TRUTHS)))
+
+
+def _mcse_agree(alone: np.ndarray, inside: np.ndarray, draws_alone: int) -> None:
+    """Means within 4 Monte Carlo standard errors (of the difference), sds within 10%."""
+    se = np.sqrt(alone.var() / draws_alone + inside.var() / inside.size)
+    assert abs(alone.mean() - inside.mean()) < 4 * se, (alone.mean(), inside.mean(), se)
+    assert inside.std() == pytest.approx(alone.std(), rel=0.1)
+
+
+@pytest.mark.parametrize("vmap_width", [1, 2])
+def test_nuts_fits_a_dataset_alone_as_inside_a_block(block, vmap_width):
+    line, ys, keys = block
+    alone, _ = fit_nuts(line, PRIORS, ys[ALONE : ALONE + 1], keys[ALONE : ALONE + 1], NUTS_SETTINGS)
+    batching = Batching(per_call=3, vmap_width=vmap_width)  # two calls, the last padded
+    inside, seconds = fit_nuts(line, PRIORS, ys, keys, NUTS_SETTINGS, batching)
+    assert inside["logN"].shape == (5, 1, 600) and inside["diverging"].shape == (5, 1, 600)
+    assert seconds["run_seconds_per_dataset"] == pytest.approx(seconds["run_seconds"] / 5)
+    for p in ("logN", "logbeta", "sigmain"):
+        if vmap_width == 1:  # lax.map: the same program on the same inputs, draw for draw
+            np.testing.assert_array_equal(alone[p][0], inside[p][ALONE])
+        else:  # vectorised: XLA rounds differently, and the chains drift apart
+            # NUTS draws are correlated: the standard error uses ESS ~ draws / 2 here
+            _mcse_agree(alone[p][0].ravel(), inside[p][ALONE].ravel(), 300)
+    # every dataset adapts on its own: its own step size after warmup
+    step_sizes = inside["adapt_state.step_size"][:, 0, 0]
+    assert len(np.unique(step_sizes)) == 5
+
+
+def test_svi_fits_a_dataset_alone_as_inside_a_block(block):
+    line, ys, keys = block
+    alone, _ = fit_svi(line, PRIORS, ys[ALONE : ALONE + 1], keys[ALONE : ALONE + 1], SVI_SETTINGS)
+    inside, _ = fit_svi(line, PRIORS, ys, keys, SVI_SETTINGS, Batching(per_call=5, vmap_width=5))
+    assert inside["loss"].shape == (5, 1500)
+    for p in ("logN", "logbeta", "sigmain"):
+        _mcse_agree(alone[p][0], inside[p][ALONE], 1000)
+    np.testing.assert_allclose(alone["auto_loc"][0], inside["auto_loc"][ALONE], rtol=1e-3)
+
+
+def test_laplace_fits_a_dataset_alone_as_inside_a_block(block):
+    line, ys, _ = block
+    inits = np.stack(
+        [np.asarray(start_point(line, y, np.array([20.95, 0.05], np.float32))) for y in ys]
+    )
+    alone, _ = fit_laplace(line, PRIORS, ys[ALONE : ALONE + 1], inits[ALONE : ALONE + 1])
+    inside, _ = fit_laplace(line, PRIORS, ys, inits, Batching(per_call=2, vmap_width=2))
+    assert inside["converged"].tolist() == [1] * 5
+    np.testing.assert_allclose(alone["mode"][0], inside["mode"][ALONE], rtol=1e-5)
+    np.testing.assert_allclose(alone["covariance"][0], inside["covariance"][ALONE], rtol=1e-3)
+    # each mode near its own truth, within 4 of its own sds
+    sd = np.sqrt(np.diagonal(inside["covariance"], axis1=1, axis2=2))
+    assert (np.abs(inside["mode"] - np.array(TRUTHS)) < 4 * sd).all()
+
+
+def test_laplace_mode_matches_a_float64_brute_force_search():
+    # the Laplace mode and curvature against scipy on the same log posterior, in float64
+    import jax
+    from scipy.optimize import minimize
+
+    from pipeline.inference import _neg_log_posterior
+
+    with jax.enable_x64(True):
+        line = LINE.line("float64")
+        y = simulate(LINE, 21.0, 0.0, 0.05, 4, "float64")["f_obs"]
+        init = np.asarray(start_point(line, y, np.array([20.9, 0.1])))
+        fit, _ = fit_laplace(line, PRIORS, y[None], init[None])
+        reference = minimize(
+            lambda t: float(_neg_log_posterior(t, line, PRIORS, y)), init, method="Nelder-Mead",
+            options={"xatol": 1e-10, "fatol": 1e-12, "maxiter": 20000},
+        )  # fmt: skip
+        np.testing.assert_allclose(fit["mode"][0], reference.x, atol=1e-6)
+        assert fit["converged"][0] == 1
+
+
+def test_a_start_outside_the_prior_is_moved_inside(block):
+    line, ys, _ = block
+    outside = np.array([[20.4, 1.3, 0.05]], np.float32)  # logN and logbeta beyond the priors
+    fit, _ = fit_laplace(line, PRIORS, ys[:1], outside)
+    assert fit["converged"][0] == 1
+    np.testing.assert_allclose(fit["mode"][0, :2], TRUTHS[0][:2], atol=0.05)
+
+
+def test_progress_is_printed_after_every_call(block, capsys):
+    line, ys, _ = block
+    inits = np.repeat(np.array([[21.0, 0.0, 0.05]], np.float32), len(ys), axis=0)
+    fit_laplace(line, PRIORS, ys, inits, Batching(per_call=2, vmap_width=1))
+    err = capsys.readouterr().err
+    assert "Laplace: compiled in" in err
+    for done in ("2/5", "4/5", "5/5"):
+        assert f"Laplace: {done} datasets" in err
+    assert "s left" in err

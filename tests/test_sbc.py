@@ -1,0 +1,234 @@
+"""Simulation-based calibration: rank arithmetic, the calibration verdicts on known cases, and
+a tiny study through real Snakemake runs."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from conftest import Workflow, tiny_config
+
+from pipeline.calibration import (
+    central,
+    coverage_curve,
+    rank_statistics,
+    strata,
+    uniformity_pvalue,
+    verdict,
+)
+from pipeline.figures import SBC_FIGURES
+from pipeline.netcdf import read_dataset
+from pipeline.sbc import ranks, thinned
+
+L = 199  # draws per truth in the synthetic cases, as in config/sbc.yaml
+
+
+def test_ranks_count_the_draws_below_the_truth():
+    draws = np.array([[1.0, 2.0, 3.0, 4.0]] * 4)
+    np.testing.assert_array_equal(ranks(draws, np.array([2.5, 0.0, 5.0, 3.0])), [2, 0, 4, 2])
+    with_nan = np.array([[1.0, np.nan, 3.0], [1.0, 2.0, 3.0]])
+    result = ranks(with_nan, np.array([2.0, np.nan]))
+    assert np.isnan(result).all()  # a NaN draw or truth cannot be ranked
+
+
+def test_thinning_keeps_evenly_spaced_draws():
+    draws = np.arange(2000.0)[None, :, None]
+    kept, thin = thinned(draws, 199)
+    assert thin == 10 and kept.shape == (1, 199, 1)
+    np.testing.assert_array_equal(kept[0, :3, 0], [9, 19, 29])
+
+
+def test_central_rank_sets_hold_exactly_their_level():
+    every_rank = np.arange(L + 1)
+    for level in (0.5, 0.9, 0.95):
+        assert central(every_rank, L, level).mean() == pytest.approx(level, abs=1e-12)
+    levels, covered = coverage_curve(every_rank, L)
+    np.testing.assert_allclose(covered, levels, atol=1e-12)
+    assert levels[0] == 0 and levels[-1] == 1
+
+
+def test_a_flat_histogram_is_uniform_and_centred():
+    every_rank = np.tile(np.arange(L + 1), 5)
+    assert uniformity_pvalue(every_rank, L, 20) == pytest.approx(1.0)
+    location, spread = rank_statistics(every_rank, L)
+    assert location == pytest.approx(0, abs=1e-9) and spread == pytest.approx(0, abs=1e-9)
+
+
+def gaussian_ranks(shift: float = 0.0, scale: float = 1.0, n: int = 1000, seed: int = 0):
+    """Ranks from a conjugate normal model, theta ~ N(0, 1), y | theta ~ N(theta, 1), whose
+    exact posterior is N(y / 2, 1 / 2); `shift` (in posterior sds) and `scale` distort it."""
+    rng = np.random.default_rng(seed)
+    theta = rng.normal(size=n)
+    y = theta + rng.normal(size=n)
+    sd = np.sqrt(0.5)
+    draws = y[:, None] / 2 + shift * sd + scale * sd * rng.normal(size=(n, L))
+    return ranks(draws, theta)
+
+
+@pytest.mark.parametrize(
+    ("shift", "scale", "word"),
+    [
+        (0.0, 1.0, "calibrated"),
+        (0.0, 0.6, "too narrow"),
+        (0.0, 1.6, "too wide"),
+        (0.5, 1.0, "biased"),
+    ],
+)
+def test_the_verdict_names_what_is_wrong(shift, scale, word):
+    r = gaussian_ranks(shift, scale)
+    location, spread = rank_statistics(r, L)
+    assert verdict(location, spread, uniformity_pvalue(r, L, 20)) == word
+    if word == "too narrow":  # and its intervals hold the truth too rarely
+        assert central(r, L, 0.9).mean() < 0.8
+    if word == "too wide":
+        assert central(r, L, 0.5).mean() > 0.6
+
+
+def test_exact_posteriors_are_calibrated_for_most_seeds():
+    # the false-alarm rate of the verdict rules: |z| > 3 twice, p < 0.001 once
+    words = [
+        verdict(*rank_statistics(r, L), uniformity_pvalue(r, L, 20))
+        for r in (gaussian_ranks(seed=s, n=300) for s in range(40))
+    ]
+    assert words.count("calibrated") >= 38, words
+
+
+def test_strata_are_quantile_groups():
+    groups = strata(np.arange(300.0), 3)
+    assert np.bincount(groups).tolist() == [0, 100, 100, 100]
+    assert groups[0] == 1 and groups[-1] == 3
+
+
+# ---------------------------------------------------------------------------------------------
+# a tiny study through Snakemake: 8 datasets in 2 blocks of 4, every method, small settings
+
+
+def sbc_config(num_datasets: int = 8, **study) -> dict:
+    config = tiny_config()
+    config["targets"] = ["sbc"]
+    config["batching"]["per_call"] = 3  # a block of 4 runs as two calls, the last padded
+    config["study"] |= {
+        "num_datasets": num_datasets, "block_size": 4, "num_draws": 19, "rank_bins": 5,
+        "coverage_levels": [0.5, 0.9], "noise_strata": 2, **study,
+    }  # fmt: skip
+    return config
+
+
+@pytest.fixture(scope="module")
+def tiny_sbc(tmp_path_factory) -> Workflow:
+    workflow = Workflow(tmp_path_factory.mktemp("sbc"), sbc_config())
+    workflow.snakemake("--cores", "2")
+    return workflow
+
+
+def test_the_study_writes_ranks_tables_and_figures(tiny_sbc):
+    sbc = tiny_sbc.path / "results/sbc"
+    ds = read_dataset(sbc / "ranks.nc", "sbc_ranks")
+    assert ds.sizes == {"inference": 3, "dataset": 8, "param": 3, "quantity": 4}
+    assert list(ds["dataset"].values) == list(range(8))
+    rank = ds["rank"].values
+    finite = rank[np.isfinite(rank)]
+    assert finite.size >= 0.9 * rank.size  # NaNs, if any, are listed in failed.csv
+    assert ((finite >= 0) & (finite <= 19) & (finite == np.round(finite))).all()
+    truth = ds["truth"]
+    assert ((truth.sel(param="logN") > 20.5) & (truth.sel(param="logN") < 21.5)).all()
+    assert ((truth.sel(param="logbeta") > -1) & (truth.sel(param="logbeta") < 1)).all()
+    assert (truth.sel(param="sigmain") > 0).all()
+    assert len(set(ds["noise_seed"].values)) == 8, "every dataset has its own noise seed"
+    assert set(ds["stratum"].values) == {1, 2}
+    calibration = pd.read_csv(sbc / "calibration.csv")
+    assert len(calibration) == 3 * 3 * 4  # (all + 2 noise groups) x methods x quantities
+    assert set(calibration["verdict"]) <= {"calibrated", "too narrow", "too wide", "biased",
+                                           "not uniform", "no fits"}  # fmt: skip
+    for level in (50, 90):
+        assert (calibration[f"coverage_{level}_low"] <= calibration[f"coverage_{level}"]).all()
+    failed = pd.read_csv(sbc / "failed.csv")
+    assert list(failed.columns) == ["inference", "dataset", "problem"]
+    nan = failed[failed["problem"] == "NaN in the fit"]
+    assert len(nan) == int((~np.isfinite(rank)).any(axis=2).sum()), "every NaN is named"
+    for figure in SBC_FIGURES:
+        assert (sbc / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG", figure
+    block = read_dataset(sbc / "blocks/001/nuts.nc", "sbc_fit")
+    assert block.sizes["draw"] == 19 and block.attrs["thin"] == 10  # 200 draws, 19 kept
+    assert list(block["dataset"].values) == [4, 5, 6, 7]
+    assert tiny_sbc.planned_jobs() == {}
+
+
+def test_adding_datasets_reruns_only_the_new_block_and_the_analysis(tiny_sbc):
+    tiny_sbc.write_config(sbc_config(num_datasets=10))
+    try:
+        planned = tiny_sbc.planned_jobs()
+    finally:
+        tiny_sbc.write_config(sbc_config())
+    assert planned == {
+        "sbc_simulate": 1, "sbc_fit": 3, "sbc_ranks": 1, "sbc_figure": len(SBC_FIGURES),
+        "all": 1,
+    }  # fmt: skip
+
+
+def test_a_threshold_reruns_only_the_analysis(tiny_sbc):
+    config = sbc_config()
+    config["diagnostics"]["min_ess"] = 50
+    tiny_sbc.write_config(config)
+    try:
+        planned = tiny_sbc.planned_jobs()
+    finally:
+        tiny_sbc.write_config(sbc_config())
+    assert planned == {"sbc_ranks": 1, "sbc_figure": len(SBC_FIGURES), "all": 1}
+
+
+@pytest.mark.parametrize(
+    ("study", "message"),
+    [
+        ({"num_datasets": 0}, "config.study.num_datasets = 0"),
+        ({"block_size": 0}, "config.study.block_size = 0"),
+        ({"rank_bins": 3}, "the bins must divide the L + 1 possible ranks"),
+        ({"num_draws": 0}, "config.study.num_draws = 0"),
+        ({"coverage_levels": [0.95]}, "level x (L + 1) / 2 must be a whole number"),
+        ({"num_draws": 999}, "nuts must make at least L draws"),
+    ],
+)
+def test_bad_study_settings_stop_the_run_before_any_job(tiny_workflow, study, message):
+    tiny_workflow.write_config(sbc_config(**study))
+    result = tiny_workflow.snakemake("--cores", "1", check=False)
+    assert result.returncode != 0
+    assert message in result.stderr
+    assert not (tiny_workflow.path / "results").exists()
+
+
+def test_an_unknown_batching_mode_is_refused(tiny_workflow):
+    config = sbc_config()
+    config["batching"]["vmap_width"] = "fast"
+    tiny_workflow.write_config(config)
+    result = tiny_workflow.snakemake("-n", check=False)
+    assert result.returncode != 0
+    assert "config.batching.vmap_width = 'fast'" in result.stderr
+    assert "auto, or the number of datasets vectorised together" in result.stderr
+
+
+def test_a_failed_block_keeps_the_others_and_a_rerun_completes_only_it(tmp_path):
+    workflow = Workflow(tmp_path, sbc_config(methods=["laplace"]))
+    broken = tmp_path / "results/sbc/blocks/001/data.nc"
+    broken.parent.mkdir(parents=True)
+    broken.write_text("not a NetCDF file")
+    result = workflow.snakemake("--cores", "2", "--keep-going", check=False)
+    assert result.returncode != 0
+    log = (tmp_path / "results/sbc/blocks/001/logs/laplace.log").read_text()
+    assert "results/sbc/blocks/001/data.nc (data.nc) is not a readable NetCDF file" in log
+    assert (tmp_path / "results/sbc/blocks/000/laplace.nc").is_file()
+    broken.unlink()
+    assert workflow.planned_jobs() == {
+        "sbc_simulate": 1, "sbc_fit": 1, "sbc_ranks": 1, "sbc_figure": len(SBC_FIGURES),
+        "all": 1,
+    }  # fmt: skip
+
+
+def test_ties_with_the_truth_are_broken_at_random():
+    # a posterior a few float32 ulps wide has draws equal to the truth: ranks must stay uniform
+    draws = np.array([[1.0, 2.0, 2.0, 2.0, 3.0]])
+    truth = np.array([2.0])
+    got = [ranks(draws, truth, np.array([u]))[0] for u in (0.0, 0.3, 0.6, 0.99)]
+    assert got == [1, 2, 3, 4]  # one below, then 0..3 of the three equal draws
+    rng = np.random.default_rng(1)
+    spread = ranks(np.repeat(draws, 4000, 0), np.repeat(truth, 4000), rng.random(4000))
+    assert np.bincount(spread.astype(int)).tolist()[1:] == pytest.approx([1000] * 4, rel=0.1)
