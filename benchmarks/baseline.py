@@ -49,7 +49,7 @@ def next_dataset_seconds(tree: Path) -> dict[str, float]:
     workdir, cache = scratch("baseline-run"), scratch("cache")
     try:
         config = load_config(tree / "config" / "config.yaml")
-        config["datasets"] = {"sigma_noise": [0.1, 0.2], "seeds": [1, 2]}
+        config["datasets"] |= {"sigma_noise": [0.1, 0.2], "seeds": [1, 2]}
         write_config(workdir, config)
         # each revision's jobs get their environment from its own Snakefile, not from here
         env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}

@@ -136,7 +136,7 @@ def sweep_config(
     if quick:
         config = merged(config, QUICK_OVERLAY)
         datasets = config["datasets"]
-        config["datasets"] = {k: datasets[k][:QUICK_MAX] for k in ("sigma_noise", "seeds")}
+        config["datasets"] |= {k: datasets[k][:QUICK_MAX] for k in ("sigma_noise", "seeds")}
         source += f", --quick: at most {QUICK_MAX} noise x {QUICK_MAX} seeds, quick settings"
     return config, source
 

@@ -34,7 +34,9 @@ def central(ranks: np.ndarray, num_draws: int, level: float) -> np.ndarray:
     """Whether each rank lies in the central `level` share of the L + 1 possible ranks: the
     truth is inside the central interval of the draws. Exact when level (L + 1) / 2 is whole."""
     slots = num_draws + 1
-    return ((1 - level) * slots / 2 <= ranks) & (ranks < (1 + level) * slots / 2)
+    # rounded, so that 0.05 x 200 / 2 is 5, not 5.000000000000004
+    low, high = np.round((1 - level) * slots / 2, 9), np.round((1 + level) * slots / 2, 9)
+    return (low <= ranks) & (ranks < high)
 
 
 def coverage_curve(ranks: np.ndarray, num_draws: int) -> tuple[np.ndarray, np.ndarray]:

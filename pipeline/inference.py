@@ -343,9 +343,9 @@ def fit_laplace(
             # 0: go on, 1: converged, 2: stuck (no damped step lowers the objective). A small
             # damped step is no sign of the mode: against the prior's edge all steps are.
             stepped = ok.any()
-            status = jnp.where(at_mode, 1, jnp.where(stepped, 0, 2))
+            status = jnp.where(at_mode, 1, jnp.where(stepped, 0, 2)).astype(jnp.int32)
             theta = jnp.where(stepped, theta - steps[first], theta)
-            return theta, iteration + 1, status
+            return theta, iteration + jnp.int32(1), status
 
         def running(state):
             _, iteration, status = state

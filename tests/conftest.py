@@ -36,7 +36,7 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 def tiny_config() -> dict:
     """The default config shrunk so a whole workflow run takes seconds."""
     config = copy.deepcopy(DEFAULT_CONFIG)
-    config["datasets"] = {"sigma_noise": [0.1], "seeds": [72]}
+    config["datasets"] |= {"sigma_noise": [0.1], "seeds": [72]}
     config["line"]["n_points"] = 200
     config["chi2_map"]["logN"]["num"] = 12
     config["chi2_map"]["logbeta"]["num"] = 10

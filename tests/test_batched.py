@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.inference import (
+    STEP_TOLERANCE,
     Batching,
     NutsSettings,
     Priors,
@@ -20,7 +21,7 @@ from pipeline.simulate import LineSettings, simulate
 
 PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
 LINE = LineSettings(nu0=1000.0, half_width=20.0, n_points=150, line_strength=1e-20, gamma=1.0)
-NUTS_SETTINGS = NutsSettings(num_warmup=300, num_samples=600, num_chains=1,
+NUTS_SETTINGS = NutsSettings(num_warmup=500, num_samples=2000, num_chains=1,
                              chain_method="vectorized", target_accept_prob=0.8)  # fmt: skip
 SVI_SETTINGS = SviSettings(num_steps=1500, learning_rate=0.01, num_draws=1000)
 # five datasets; the one fitted alone is the third (index 2) of the block
@@ -51,14 +52,14 @@ def test_nuts_fits_a_dataset_alone_as_inside_a_block(block, vmap_width):
     alone, _ = fit_nuts(line, PRIORS, ys[ALONE : ALONE + 1], keys[ALONE : ALONE + 1], NUTS_SETTINGS)
     batching = Batching(per_call=3, vmap_width=vmap_width)  # two calls, the last padded
     inside, seconds = fit_nuts(line, PRIORS, ys, keys, NUTS_SETTINGS, batching)
-    assert inside["logN"].shape == (5, 1, 600) and inside["diverging"].shape == (5, 1, 600)
+    assert inside["logN"].shape == (5, 1, 2000) and inside["diverging"].shape == (5, 1, 2000)
     assert seconds["run_seconds_per_dataset"] == pytest.approx(seconds["run_seconds"] / 5)
     for p in ("logN", "logbeta", "sigmain"):
         if vmap_width == 1:  # lax.map: the same program on the same inputs, draw for draw
             np.testing.assert_array_equal(alone[p][0], inside[p][ALONE])
         else:  # vectorised: XLA rounds differently, and the chains drift apart
             # NUTS draws are correlated: the standard error uses ESS ~ draws / 2 here
-            _mcse_agree(alone[p][0].ravel(), inside[p][ALONE].ravel(), 300)
+            _mcse_agree(alone[p][0].ravel(), inside[p][ALONE].ravel(), 1000)
     # every dataset adapts on its own: its own step size after warmup
     step_sizes = inside["adapt_state.step_size"][:, 0, 0]
     assert len(np.unique(step_sizes)) == 5
@@ -82,10 +83,15 @@ def test_laplace_fits_a_dataset_alone_as_inside_a_block(block):
     alone, _ = fit_laplace(line, PRIORS, ys[ALONE : ALONE + 1], inits[ALONE : ALONE + 1])
     inside, _ = fit_laplace(line, PRIORS, ys, inits, Batching(per_call=2, vmap_width=2))
     assert inside["converged"].tolist() == [1] * 5
-    np.testing.assert_allclose(alone["mode"][0], inside["mode"][ALONE], rtol=1e-5)
-    np.testing.assert_allclose(alone["covariance"][0], inside["covariance"][ALONE], rtol=1e-3)
-    # each mode near its own truth, within 4 of its own sds
+    # the same mode to the search's tolerance (vectorised, XLA rounds a little differently)
     sd = np.sqrt(np.diagonal(inside["covariance"], axis1=1, axis2=2))
+    assert (np.abs(alone["mode"][0] - inside["mode"][ALONE]) < 2 * STEP_TOLERANCE * sd[ALONE]).all()
+    # and the same covariance, in units of sd_i sd_j (entries near 0 are rounding there)
+    scale = np.outer(sd[ALONE], sd[ALONE])
+    np.testing.assert_allclose(
+        alone["covariance"][0] / scale, inside["covariance"][ALONE] / scale, atol=1e-3
+    )
+    # each mode near its own truth, within 4 of its own sds
     assert (np.abs(inside["mode"] - np.array(TRUTHS)) < 4 * sd).all()
 
 

@@ -18,12 +18,13 @@ TARGETS = (
     *(f"results/fixed_truth/figures/{f}.png" for f in FIXED_TRUTH_FIGURES),
 )
 # what one more dataset costs: its stages that the summary reads, then the summary again
-ONE_DATASET = {"simulate_data": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1}
+ONE_DATASET = {"simulate_data": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1,
+               "posterior_summary": 2}  # fmt: skip
 
 
 def sweep_config(noise: list[float], seeds: list[int]) -> dict:
     config = tiny_config()
-    config["datasets"] = {"sigma_noise": noise, "seeds": seeds}
+    config["datasets"] |= {"sigma_noise": noise, "seeds": seeds}
     return config
 
 
@@ -68,7 +69,7 @@ def test_adding_a_seed_runs_only_that_seeds_jobs_and_the_aggregation(sweep):
         planned = sweep.planned_jobs(*TARGETS)
     finally:
         sweep.write_config(sweep_config([0.05, 0.2], [1, 2]))
-    expected = {rule: 2 for rule in ONE_DATASET}  # seed 3 at both noise levels
+    expected = {rule: 2 * n for rule, n in ONE_DATASET.items()}  # seed 3 at both noise levels
     assert planned == expected | {
         "fixed_truth_summary": 1,
         "fixed_truth_figure": len(FIXED_TRUTH_FIGURES),

@@ -202,8 +202,9 @@ def test_an_unknown_batching_mode_is_refused(tiny_workflow):
     tiny_workflow.write_config(config)
     result = tiny_workflow.snakemake("-n", check=False)
     assert result.returncode != 0
-    assert "config.batching.vmap_width = 'fast'" in result.stderr
-    assert "auto, or the number of datasets vectorised together" in result.stderr
+    output = result.stdout + result.stderr
+    assert "config.batching.vmap_width = 'fast'" in output
+    assert "auto, or the number of datasets vectorised together" in output
 
 
 def test_a_failed_block_keeps_the_others_and_a_rerun_completes_only_it(tmp_path):

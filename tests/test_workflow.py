@@ -18,7 +18,7 @@ DATASET = "results/noise0.1/seed72"
 
 def test_every_output_is_written_and_follows_its_layout(tiny_run):
     for kind, layout in (LAYOUTS | INFERENCE_LAYOUTS).items():
-        if kind != "fixed_truth_summary":  # one dataset: nothing to aggregate
+        if not kind.startswith(("fixed_truth", "sbc")):  # one dataset: no study
             read(tiny_run.path / DATASET / layout.filename, kind)  # checks the layout
     assert not (tiny_run.path / "results" / "sweep").exists()
     for table in ("nuts_summary.csv", "svi_summary.csv", "compare.csv"):
@@ -148,7 +148,7 @@ def test_a_non_canonical_noise_level_in_a_path_is_refused(tiny_workflow):
 
 def test_noise_levels_are_canonical_in_paths(tiny_workflow):
     config = tiny_config()
-    config["datasets"] = {"sigma_noise": [0.10, 2.5e-2], "seeds": [3]}
+    config["datasets"] |= {"sigma_noise": [0.10, 2.5e-2], "seeds": [3]}
     tiny_workflow.write_config(config)
     result = tiny_workflow.snakemake("-n", "--cores", "1")
     assert "results/noise0.1/seed3/data.nc" in result.stdout
@@ -159,7 +159,8 @@ def test_a_second_dataset_reuses_every_compiled_program(tmp_path):
     # Compile once: the fitting stages take the data as arguments of their compiled programs,
     # not as constants in them, and jobs trace in a fixed order (PYTHONHASHSEED), so a dataset
     # with other noise draws and another noise level finds all its programs in the cache.
-    config = tiny_config() | {"datasets": {"sigma_noise": [0.1, 0.2], "seeds": [1, 2]}}
+    config = tiny_config()
+    config["datasets"] |= {"sigma_noise": [0.1, 0.2], "seeds": [1, 2]}
     workflow = Workflow(tmp_path / "run", config)
     cache = tmp_path / "jax_cache"
     fits = ("chi2_map.nc", "optimize.nc", "laplace.nc", "nuts.nc", "svi.nc")
