@@ -5,9 +5,12 @@ python -m benchmarks [--quick] [--only NAME ...] [--stage STAGE ...] [--repeats 
 
 Benchmarks: voigt (Voigt profile speed and accuracy), stages (each stage's CLI, cold and warm
 JAX cache, wall time split into its parts, against the targets), workflow (the whole default
-workflow on 2 cores, wall time and peak memory), sweep (datasets per minute on 1 and 2 cores)
-and profile (where the nuts, svi and figure stages spend their time). Each writes its tables as
-CSV and a markdown section; summary.md joins the sections of every benchmark run so far.
+workflow on 2 cores, wall time and peak memory), tutorial (the `tutorial` target against the
+tutorial as one plain script, side by side), batching (seconds per dataset of a fit inside a
+block against the same fit alone), sbc (the shipped SBC study's wall time), sweep (datasets
+per minute on 1 and 2 cores) and profile (where the nuts, svi and figure stages spend their
+time). Each writes its tables as CSV and a markdown section; summary.md joins the sections of
+every benchmark run so far.
 """
 
 from __future__ import annotations
@@ -23,10 +26,10 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from benchmarks import profiling, stages, workflow
+from benchmarks import profiling, stages, study, workflow
 from benchmarks.common import OUT, PYTHON, REPO, Table, machine
 
-BENCHMARKS = ("voigt", "stages", "workflow", "sweep", "profile")
+BENCHMARKS = ("voigt", "stages", "workflow", "tutorial", "batching", "sbc", "sweep", "profile")
 VOIGT_COLUMNS = [
     "dtype", "n", "mode", "impl", "ns_per_point", "ns_min", "ns_max", "speedup_vs_scipy",
     "speedup_vs_jax_wofz", "max_rel_err_vs_scipy",
@@ -58,6 +61,9 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[Table]]] = {
     "voigt": voigt,
     "stages": lambda a: stages.run(a.repeats, a.quick, a.stage),
     "workflow": lambda a: [workflow.workflow(a.repeats, a.quick)],
+    "tutorial": lambda a: [study.tutorial(a.repeats, a.quick)],
+    "batching": lambda a: [study.batching(a.repeats, a.quick)],
+    "sbc": lambda a: [study.sbc(a.quick)],
     "sweep": lambda a: [workflow.sweep(a.sweep_config, a.sweep_repeats, a.quick, a.sweep_seeds)],
     "profile": lambda a: [profiling.run(a.quick, a.stage)],
 }

@@ -65,19 +65,28 @@ def _ecdf(ax, r: np.ndarray, num_draws: int, color: str, band: bool) -> None:
     )  # fmt: skip
 
 
-def sbc_ecdf(ranks: xr.Dataset) -> Figure:
-    """ECDF of the ranks minus the uniform CDF, per method (rows) and quantity (columns)."""
+def _by_method(ranks: xr.Dataset, draw, ylabel: str, xlabel: str) -> Figure:
+    """One row per method, one column per quantity: draw(ax, ranks, colour) in each panel."""
     methods, quantities = list(ranks["inference"].values), list(ranks["quantity"].values)
-    num_draws = int(ranks.attrs["num_draws"])
     fig, axes = _grid(len(methods), len(quantities))
     for row, method in zip(axes, methods, strict=True):
         for ax, quantity in zip(row, quantities, strict=True):
             r = _used_ranks(ranks, method, quantity)
-            _ecdf(ax, r, num_draws, COLORS[method], band=True)
+            draw(ax, r, COLORS[method])
             ax.set_title(f"{method}: {LABELS[quantity]} (n={r.size})", fontsize=9)
-        row[0].set_ylabel("ECDF - uniform")
+        row[0].set_ylabel(ylabel)
     for ax in axes[-1]:
-        ax.set_xlabel("normalised rank")
+        ax.set_xlabel(xlabel)
+    return fig
+
+
+def sbc_ecdf(ranks: xr.Dataset) -> Figure:
+    """ECDF of the ranks minus the uniform CDF, per method (rows) and quantity (columns)."""
+    num_draws = int(ranks.attrs["num_draws"])
+    fig = _by_method(
+        ranks, lambda ax, r, color: _ecdf(ax, r, num_draws, color, band=True),
+        "ECDF - uniform", "normalised rank",
+    )  # fmt: skip
     _titles(fig, f"SBC: rank ECDF differences, simultaneous {BAND_PROB:.0%} bands", ranks)
     return fig
 
@@ -94,17 +103,11 @@ def _histogram(ax, r: np.ndarray, num_draws: int, bins: int, color: str, band: b
 def sbc_ranks(ranks: xr.Dataset, *, rank_bins: int) -> Figure:
     """Histograms of the ranks, per method (rows) and quantity (columns), with the 99%
     binomial band of a bin's count under calibration."""
-    methods, quantities = list(ranks["inference"].values), list(ranks["quantity"].values)
     num_draws = int(ranks.attrs["num_draws"])
-    fig, axes = _grid(len(methods), len(quantities))
-    for row, method in zip(axes, methods, strict=True):
-        for ax, quantity in zip(row, quantities, strict=True):
-            r = _used_ranks(ranks, method, quantity)
-            _histogram(ax, r, num_draws, rank_bins, COLORS[method], band=True)
-            ax.set_title(f"{method}: {LABELS[quantity]} (n={r.size})", fontsize=9)
-        row[0].set_ylabel("datasets")
-    for ax in axes[-1]:
-        ax.set_xlabel(f"rank of the truth (0..{num_draws})")
+    fig = _by_method(
+        ranks, lambda ax, r, color: _histogram(ax, r, num_draws, rank_bins, color, band=True),
+        "datasets", f"rank of the truth (0..{num_draws})",
+    )  # fmt: skip
     _titles(fig, f"SBC: rank histograms, {rank_bins} bins, 99% binomial band", ranks)
     return fig
 
