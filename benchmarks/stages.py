@@ -99,7 +99,8 @@ def cli_args(name: str, workdir: Path, quick: bool) -> list[str]:
         ],
         "nuts": ["--data", data, "--out", nuts],
         "svi": ["--data", data, "--out", svi],
-        "summary": ["nuts", "--posterior", nuts, "--out", path("nuts_summary.csv")],
+        "summary": ["--nuts", nuts, "--svi", svi, "--nuts-csv", path("nuts_summary.csv"),
+                    "--svi-csv", path("svi_summary.csv")],
         "compare": [
             "--nuts", nuts, "--svi", svi, "--out", path("compare.nc"),
             "--csv", path("compare.csv"),

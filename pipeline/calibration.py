@@ -18,6 +18,8 @@ from scipy import stats
 Z_LIMIT = 3.0
 # p-value of the chi-square test of the rank histogram below which its shape is not uniform
 P_LIMIT = 0.001
+# |z| of a posterior mean beyond which a fit counts as a gross miss (e.g. a wrong mode)
+GROSS_Z = 5.0
 
 
 def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
@@ -99,7 +101,8 @@ def calibration_rows(
 ) -> pd.DataFrame:
     """calibration.csv: per stratum ('all' and each noise group), method and quantity: the
     datasets counted and set aside, coverage at each level with its Wilson interval, the
-    uniformity p-value, the rank statistics and z-scores, and the verdict."""
+    uniformity p-value, the rank statistics, the z-scores (mean, sd, and how many exceed
+    GROSS_Z: fits far from the truth, which a few enough do not move the ranks), the verdict."""
     num_draws = int(ranks.attrs["num_draws"])
     groups = {"all": np.ones(ranks.sizes["dataset"], bool)}
     groups |= {name: ranks["stratum"].values == k for k, name in strata_names.items()}
@@ -137,8 +140,8 @@ def _statistics(r, fits, quantity, counted, num_draws, levels, bins) -> dict:
         out |= {name: k / len(r) if len(r) else np.nan, f"{name}_low": low[0],
                 f"{name}_high": high[0]}  # fmt: skip
     if len(r) == 0:
-        return out | {"p_uniform": np.nan, "rank_location_z": np.nan, "rank_spread_z": np.nan,
-                      "z_mean": np.nan, "z_sd": np.nan, "verdict": "no fits"}  # fmt: skip
+        nothing = ("p_uniform", "rank_location_z", "rank_spread_z", "z_mean", "z_sd")
+        return out | dict.fromkeys(nothing, np.nan) | {"n_gross": 0, "verdict": "no fits"}
     pvalue = uniformity_pvalue(r, num_draws, bins)
     location, spread = rank_statistics(r, num_draws)
     z = fits["z"].sel(param=quantity).values[counted] if quantity in fits["param"] else []
@@ -148,5 +151,6 @@ def _statistics(r, fits, quantity, counted, num_draws, levels, bins) -> dict:
         "rank_spread_z": spread,
         "z_mean": float(np.mean(z)) if len(z) else np.nan,
         "z_sd": float(np.std(z, ddof=1)) if len(z) > 1 else np.nan,
+        "n_gross": int((np.abs(z) > GROSS_Z).sum()) if len(z) else 0,
         "verdict": verdict(location, spread, pvalue),
     }

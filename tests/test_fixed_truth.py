@@ -19,7 +19,7 @@ TARGETS = (
 )
 # what one more dataset costs: its stages that the summary reads, then the summary again
 ONE_DATASET = {"simulate_data": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1,
-               "posterior_summary": 2}  # fmt: skip
+               "posterior_summaries": 1}  # fmt: skip
 
 
 def sweep_config(noise: list[float], seeds: list[int]) -> dict:

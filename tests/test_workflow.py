@@ -96,18 +96,18 @@ def test_changing_one_setting_reruns_exactly_what_depends_on_it(tiny_run):
     assert _edited(tiny_run, levels) == {"figure": 3, "all": 1}
     # NUTS, the comparison and the three posterior figures; not the data, not SVI
     assert _edited(tiny_run, nuts_draws) == {
-        "nuts": 1, "posterior_summary": 1, "compare": 1, "figure": 3, "all": 1,
+        "nuts": 1, "posterior_summaries": 1, "compare": 1, "figure": 3, "all": 1,
     }  # fmt: skip
     assert _edited(tiny_run, prior) == {
-        "nuts": 1, "svi": 1, "posterior_summary": 2, "laplace": 1, "compare": 1, "figure": 3,
+        "nuts": 1, "svi": 1, "posterior_summaries": 1, "laplace": 1, "compare": 1, "figure": 3,
         "all": 1,
     }  # fmt: skip
     assert _edited(tiny_run, band) == {"figure": 1, "all": 1}
     # a threshold of the checks reruns the NUTS summary alone, not the sampler
-    assert _edited(tiny_run, ess_floor) == {"posterior_summary": 1, "all": 1}
+    assert _edited(tiny_run, ess_floor) == {"posterior_summaries": 1, "all": 1}
     assert _edited(tiny_run, truth) == {
         "simulate_data": 1, "chi2_map": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1,
-        "posterior_summary": 2, "compare": 1, "figure": len(FIGURES), "all": 1,
+        "posterior_summaries": 1, "compare": 1, "figure": len(FIGURES), "all": 1,
     }  # fmt: skip
     assert tiny_run.planned_jobs() == {}
 

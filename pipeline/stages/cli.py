@@ -12,12 +12,13 @@ from collections.abc import Callable, Sequence
 from pipeline.netcdf import NetCDFInputError
 
 
-def parser(description: str, threads: bool = True) -> argparse.ArgumentParser:
+def parser(description: str, threads: bool = True, out: bool = True) -> argparse.ArgumentParser:
     """An argument parser with the flags stages share (--out, and --threads for JAX stages)."""
     p = argparse.ArgumentParser(
         description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
     )
-    p.add_argument("--out", required=True, help="output file to write")
+    if out:
+        p.add_argument("--out", required=True, help="output file to write")
     if threads:
         p.add_argument("--threads", type=positive_int, default=1, help="CPU threads JAX may use")
     return p

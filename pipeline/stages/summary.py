@@ -1,4 +1,4 @@
-"""Stage: the posterior summary of a NUTS or SVI file, with its problems flagged -> CSV."""
+"""Stage: the posterior summaries of a dataset's NUTS and SVI files, NUTS's problems flagged."""
 
 from __future__ import annotations
 
@@ -11,22 +11,28 @@ from pipeline.summary import Thresholds, flag, posterior_summary, write_csv
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: summarise one posterior file."""
-    p = cli.parser(__doc__, threads=False)
-    p.add_argument("kind", choices=("nuts", "svi"), help="which sampler wrote the file")
-    p.add_argument("--posterior", required=True, help="nuts.nc or svi.nc")
+    """Command line: summarise the two posterior files (one job pays ArviZ's import once)."""
+    p = cli.parser(__doc__, threads=False, out=False)
+    p.add_argument("--nuts", required=True, help="nuts.nc of the dataset")
+    p.add_argument("--svi", required=True, help="svi.nc of the dataset")
+    p.add_argument("--nuts-csv", required=True, help="NUTS summary table to write")
+    p.add_argument("--svi-csv", required=True, help="SVI summary table to write")
     cli.add_diagnostic_arguments(p)
     args = p.parse_args(argv)
-    idata = read_inference(args.posterior, args.kind)
-    table = posterior_summary(idata, args.hdi_prob)
-    if args.kind == "nuts":
-        divergences = int(idata.sample_stats["diverging"].sum())
-        table = flag(table, divergences, Thresholds(args.min_ess, args.max_r_hat))
-        for param, problems in table["flags"].items():
-            if problems:
-                print(f"warning: NUTS {param}: {problems}", file=sys.stderr)
-    print(table.to_string(float_format="%.4g"))
-    write_csv(table, args.out)
+    nuts = read_inference(args.nuts, "nuts")
+    divergences = int(nuts.sample_stats["diverging"].sum())
+    thresholds = Thresholds(args.min_ess, args.max_r_hat)
+    tables = {
+        "NUTS": flag(posterior_summary(nuts, args.hdi_prob), divergences, thresholds),
+        "SVI": posterior_summary(read_inference(args.svi, "svi"), args.hdi_prob),
+    }
+    for param, problems in tables["NUTS"]["flags"].items():
+        if problems:
+            print(f"warning: NUTS {param}: {problems}", file=sys.stderr)
+    for name, table in tables.items():
+        print(f"{name}\n{table.to_string(float_format='%.4g')}")
+    write_csv(tables["NUTS"], args.nuts_csv)
+    write_csv(tables["SVI"], args.svi_csv)
 
 
 if __name__ == "__main__":

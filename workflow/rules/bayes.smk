@@ -53,25 +53,28 @@ rule svi:
         " --num-draws {params.svi[num_draws]} --seed {params.svi[seed]} > {log} 2>&1"
 
 
-rule posterior_summary:
+rule posterior_summaries:
     input:
-        posterior=f"{DATASET}/{{sampler}}.nc",
+        nuts=f"{DATASET}/nuts.nc",
+        svi=f"{DATASET}/svi.nc",
         code=code("summary", "stages/summary"),
     output:
-        f"{DATASET}/{{sampler}}_summary.csv",
+        nuts=f"{DATASET}/nuts_summary.csv",
+        svi=f"{DATASET}/svi_summary.csv",
     params:
-        # only NUTS is checked against the thresholds; SVI's table needs the interval alone
-        diagnostics=lambda wildcards: diagnostic_flags(wildcards.sampler),
+        diagnostics=config["diagnostics"],
     log:
-        log("{sampler}_summary"),
+        log("summaries"),
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.summary {wildcards.sampler} --posterior {input.posterior}"
-        " --out {output} {params.diagnostics} > {log} 2>&1"
+        "python -m pipeline.stages.summary --nuts {input.nuts} --svi {input.svi}"
+        " --nuts-csv {output.nuts} --svi-csv {output.svi} --hdi-prob {params.diagnostics[hdi_prob]}"
+        " --min-ess {params.diagnostics[min_ess]} --max-r-hat {params.diagnostics[max_r_hat]}"
+        " > {log} 2>&1"
 
 
 rule compare:

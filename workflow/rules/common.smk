@@ -16,7 +16,6 @@ ENV = "../envs/diffspec.yaml"
 wildcard_constraints:
     noise=r"[0-9][0-9.e+-]*",
     seed=r"[0-9]+",
-    sampler="nuts|svi",
     figure="|".join(FIGURES),
     fixed_truth_figure="|".join(FIXED_TRUTH_FIGURES),
     sbc_figure="|".join(SBC_FIGURES),
@@ -164,12 +163,6 @@ def prior_flags():
         "logbeta_prior": [p["logbeta"]["low"], p["logbeta"]["high"]],
         "sigmain_rate": p["sigmain_rate"],
     })
-
-
-def diagnostic_flags(sampler):
-    """The summary and convergence settings a sampler's summary uses, as flags."""
-    d = config["diagnostics"]
-    return flags(d if sampler == "nuts" else {"hdi_prob": d["hdi_prob"]})
 
 
 def figure_stage(wildcards):
