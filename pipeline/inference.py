@@ -324,8 +324,7 @@ def fit_laplace(
 
         def newton(state):
             theta, iteration, _ = state
-            value, grad = jax.value_and_grad(objective)(theta, *args)
-            hessian = jax.hessian(objective)(theta, *args)
+            value, grad, hessian = _derivatives(theta, *args)
             scale = jnp.diag(jnp.abs(jnp.diag(hessian)) + 1e-12)
             steps = jax.vmap(lambda d: jnp.linalg.solve(hessian + d * scale, grad))(
                 jnp.asarray(DAMPING, dtype=theta.dtype)
@@ -355,7 +354,7 @@ def fit_laplace(
         theta, iterations, status = jax.lax.while_loop(
             running, newton, (theta0, jnp.int32(0), jnp.int32(0))
         )
-        hessian = jax.hessian(objective)(theta, *args)
+        hessian = _derivatives(theta, *args)[2]
         covariance = jnp.linalg.inv(hessian)
         converged = (status == 1) & jnp.all(jnp.linalg.eigvalsh(covariance) > 0)
         return {
@@ -374,6 +373,8 @@ def central_interval(mode: np.ndarray, sd: np.ndarray, prob: float) -> tuple:
     return mode - z * sd, mode + z * sd
 
 
+# jitted, so that tracing numpyro's model (slow Python) happens once per use, not per call site
+@jax.jit
 def _neg_log_posterior(theta: jax.Array, line: Line, priors: Priors, y: jax.Array) -> jax.Array:
     """-log p(theta | y) up to a constant; +inf outside the priors' support (numpyro's uniform
     density is constant there, which would let the search leave the prior's box)."""
@@ -387,6 +388,13 @@ def _neg_log_posterior(theta: jax.Array, line: Line, priors: Priors, y: jax.Arra
     )
     value = -log_density(model, (line, priors, y), {}, params)[0]
     return jnp.where(inside, value, jnp.inf)
+
+
+@jax.jit
+def _derivatives(theta: jax.Array, line: Line, priors: Priors, y: jax.Array) -> tuple:
+    """Value, gradient and Hessian of the negative log posterior."""
+    value, grad = jax.value_and_grad(_neg_log_posterior)(theta, line, priors, y)
+    return value, grad, jax.hessian(_neg_log_posterior)(theta, line, priors, y)
 
 
 def _inside(theta: jax.Array, priors: Priors) -> jax.Array:
