@@ -24,11 +24,21 @@ def _where(error: jsonschema.ValidationError) -> str:
 
 
 def problems(config: Mapping[str, Any], schema_path: Path = SCHEMA) -> list[str]:
-    """Every way `config` breaks the schema, as 'where = value: what is wrong (what is allowed)'."""
+    """Every way `config` breaks the schema, as 'where = value: what is wrong (what is allowed)',
+    and for a section 'where: unknown key ...' or 'where: missing key ...' (not its dump)."""
     schema = yaml.safe_load(schema_path.read_text())
     validator = jsonschema.Draft202012Validator(schema)
     lines = []
     for error in sorted(validator.iter_errors(config), key=lambda e: list(map(str, e.path))):
+        if error.validator == "additionalProperties":
+            allowed = ", ".join(error.schema.get("properties", {}))
+            for key in sorted(set(error.instance) - set(error.schema.get("properties", {}))):
+                lines.append(f"{_where(error)}: unknown key '{key}' (allowed here: {allowed})")
+            continue
+        if error.validator == "required":
+            key = error.message.split("'")[1]
+            lines.append(f"{_where(error)}: missing key '{key}'")
+            continue
         allowed = error.schema.get("description") if isinstance(error.schema, dict) else None
         line = f"{_where(error)} = {error.instance!r}: {error.message}"
         lines.append(f"{line} ({allowed})" if allowed else line)
@@ -61,9 +71,40 @@ def coerce_numbers(node: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]
     return node
 
 
+def _ordered(found: list[str], low_key: str, low: float, high_key: str, high: float) -> None:
+    if not low < high:
+        found.append(f"{low_key} = {low}, {high_key} = {high}: {low_key} must be below {high_key}")
+
+
+def _inside(found: list[str], key: str, value: float, bounds_key: str, bounds: dict) -> None:
+    if not bounds["low"] < value < bounds["high"]:
+        found.append(
+            f"{key} = {value}: must lie inside the prior's support {bounds_key} = "
+            f"({bounds['low']}, {bounds['high']})"
+        )
+
+
 def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
     """Rules across keys that a schema cannot state, as 'keys = values: rule'."""
-    found = []
+    found: list[str] = []
+    priors = config["priors"]
+    for param in ("logN", "logbeta"):
+        b = priors[param]
+        _ordered(found, f"config.priors.{param}.low", b["low"], f"config.priors.{param}.high",
+                 b["high"])  # fmt: skip
+        axis = config["chi2_map"][param]
+        _ordered(found, f"config.chi2_map.{param}.min", axis["min"],
+                 f"config.chi2_map.{param}.max", axis["max"])  # fmt: skip
+    figures = config["figures"]
+    _ordered(found, "config.figures.chi2_vmin", figures["chi2_vmin"], "config.figures.chi2_vmax",
+             figures["chi2_vmax"])  # fmt: skip
+    if found:  # the support checks below need ordered bounds
+        return found
+    for param in ("logN", "logbeta"):
+        bounds_key = f"config.priors.{param}"
+        _inside(found, f"config.line.{param}", config["line"][param], bounds_key, priors[param])
+        _inside(found, f"config.optimize.init.{param}", config["optimize"]["init"][param],
+                bounds_key, priors[param])  # fmt: skip
     study = config["study"]
     slots = study["num_draws"] + 1  # the possible ranks 0..L
     if slots % study["rank_bins"]:

@@ -17,7 +17,7 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.calibration import wilson
-from pipeline.netcdf import PARAMS, read_dataset
+from pipeline.netcdf import PARAMS, NetCDFInputError, read_dataset, read_table
 from pipeline.paths import dataset_dir
 
 # the inference methods compared (named "inference", not "method", which is a keyword of .sel())
@@ -46,15 +46,20 @@ class Dataset(NamedTuple):
 
 def _summary_rows(path: Path) -> pd.DataFrame:
     """A nuts/svi summary CSV with its interval columns renamed to lower and upper."""
-    table = pd.read_csv(path, index_col="param")
+    table = read_table(path, "posterior summary", ("param", "mean", "sd", "ess_bulk"))
     hdi = [c for c in table.columns if c.startswith("hdi_")]
+    if len(hdi) != 2:
+        raise NetCDFInputError(f"input {path} (posterior summary) is malformed: no HDI columns")
+    table = table.set_index("param")
     return table.rename(columns={hdi[0]: "lower", hdi[1]: "upper", "mean": "estimate"})
 
 
 def job_seconds(folder: Path, rule: str) -> float:
     """Wall seconds of a rule's job, from its Snakemake benchmark file (NaN if none)."""
     path = folder / "benchmarks" / f"{rule}.tsv"
-    return float(pd.read_csv(path, sep="\t")["s"].iloc[0]) if path.is_file() else math.nan
+    if not path.is_file():
+        return math.nan
+    return float(read_table(path, "Snakemake benchmark file", ("s",), sep="\t")["s"].iloc[0])
 
 
 def dataset_rows(root: Path, dataset: Dataset) -> pd.DataFrame:

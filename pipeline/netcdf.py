@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
+import pandas as pd
 import xarray as xr
 
 # The model's parameters, and their units in every layout that stores them.
@@ -51,11 +52,13 @@ class NetCDFInputError(ValueError):
 
 @dataclass(frozen=True)
 class Var:
-    """One coordinate or data variable: its dimensions, units and long name."""
+    """One coordinate or data variable: its dimensions, units and long name, and whether its
+    values must all be finite (False where NaN means 'none', e.g. a method without an ESS)."""
 
     dims: tuple[str, ...]
     units: str
     long_name: str
+    finite: bool = True
 
 
 @dataclass(frozen=True)
@@ -141,12 +144,22 @@ LAYOUTS: dict[str, Layout] = {
         },
         data_vars={
             "mode": Var(("param",), "parameter units", "posterior mode (MAP)"),
-            "sd": Var(("param",), "parameter units", "standard deviation of the approximation"),
-            "covariance": Var(
-                ("param", "param_"), "parameter units^2", "inverse Hessian at the mode"
+            "sd": Var(
+                ("param",),
+                "parameter units",
+                "standard deviation of the approximation",
+                finite=False,
             ),
-            "lower": Var(("param",), "parameter units", "mode - z sd, z for hdi_prob"),
-            "upper": Var(("param",), "parameter units", "mode + z sd"),
+            "covariance": Var(
+                ("param", "param_"),
+                "parameter units^2",
+                "inverse Hessian at the mode",
+                finite=False,
+            ),
+            "lower": Var(
+                ("param",), "parameter units", "mode - z sd, z for hdi_prob", finite=False
+            ),
+            "upper": Var(("param",), "parameter units", "mode + z sd", finite=False),
         },
         attrs={
             "hdi_prob": "probability of the interval [lower, upper]",
@@ -187,30 +200,60 @@ LAYOUTS: dict[str, Layout] = {
         },
         data_vars={
             "truth": Var(("noise", "param"), "parameter units", "value the data were made with"),
-            "estimate": Var(_PER_DATASET, "parameter units", "Adam end point, mode or mean"),
-            "sd": Var(_PER_DATASET, "parameter units", "posterior sd (NaN for Adam)"),
-            "lower": Var(_PER_DATASET, "parameter units", "lower end of the interval"),
-            "upper": Var(_PER_DATASET, "parameter units", "upper end of the interval"),
-            "covered": Var(_PER_DATASET, "1", "1 if the interval holds the truth, else 0"),
-            "z": Var(_PER_DATASET, "1", "(estimate - truth) / sd"),
-            "ess_bulk": Var(_PER_DATASET, "1", "bulk effective sample size (NUTS)"),
-            "divergences": Var(("noise", "seed", "inference"), "1", "divergent transitions (NUTS)"),
-            "seconds": Var(("noise", "seed", "inference"), "s", "wall time of the method's job"),
-            "n_datasets": Var(_CALIBRATION, "1", "datasets with an interval"),
-            "coverage": Var(_CALIBRATION, "1", "fraction of intervals holding the truth"),
-            "coverage_low": Var(_CALIBRATION, "1", "95% Wilson interval of the coverage, low"),
-            "coverage_high": Var(_CALIBRATION, "1", "95% Wilson interval of the coverage, high"),
-            "bias": Var(_CALIBRATION, "parameter units", "mean of estimate - truth"),
-            "rmse": Var(_CALIBRATION, "parameter units", "root mean square of estimate - truth"),
-            "mean_sd": Var(_CALIBRATION, "parameter units", "mean posterior sd"),
-            "estimate_spread": Var(_CALIBRATION, "parameter units", "sd of estimates across seeds"),
-            "z_mean": Var(_CALIBRATION, "1", "mean z-score (0 if calibrated)"),
-            "z_sd": Var(_CALIBRATION, "1", "sd of the z-scores (1 if calibrated)"),
-            "rms_shift_vs_nuts": Var(
-                _CALIBRATION, "NUTS sd", "root mean square of (estimate - NUTS mean) / NUTS sd"
+            "estimate": Var(
+                _PER_DATASET, "parameter units", "Adam end point, mode or mean", finite=False
             ),
-            "sd_ratio_vs_nuts": Var(_CALIBRATION, "1", "mean of sd / NUTS sd"),
-            "mean_seconds": Var(("noise", "inference"), "s", "mean wall time of the method's job"),
+            "sd": Var(_PER_DATASET, "parameter units", "posterior sd (NaN for Adam)", finite=False),
+            "lower": Var(
+                _PER_DATASET, "parameter units", "lower end of the interval", finite=False
+            ),
+            "upper": Var(
+                _PER_DATASET, "parameter units", "upper end of the interval", finite=False
+            ),
+            "covered": Var(
+                _PER_DATASET, "1", "1 if the interval holds the truth, else 0", finite=False
+            ),
+            "z": Var(_PER_DATASET, "1", "(estimate - truth) / sd", finite=False),
+            "ess_bulk": Var(_PER_DATASET, "1", "bulk effective sample size (NUTS)", finite=False),
+            "divergences": Var(
+                ("noise", "seed", "inference"), "1", "divergent transitions (NUTS)", finite=False
+            ),
+            "seconds": Var(
+                ("noise", "seed", "inference"), "s", "wall time of the method's job", finite=False
+            ),
+            "n_datasets": Var(_CALIBRATION, "1", "datasets with an interval", finite=False),
+            "coverage": Var(
+                _CALIBRATION, "1", "fraction of intervals holding the truth", finite=False
+            ),
+            "coverage_low": Var(
+                _CALIBRATION, "1", "95% Wilson interval of the coverage, low", finite=False
+            ),
+            "coverage_high": Var(
+                _CALIBRATION, "1", "95% Wilson interval of the coverage, high", finite=False
+            ),
+            "bias": Var(_CALIBRATION, "parameter units", "mean of estimate - truth", finite=False),
+            "rmse": Var(
+                _CALIBRATION,
+                "parameter units",
+                "root mean square of estimate - truth",
+                finite=False,
+            ),
+            "mean_sd": Var(_CALIBRATION, "parameter units", "mean posterior sd", finite=False),
+            "estimate_spread": Var(
+                _CALIBRATION, "parameter units", "sd of estimates across seeds", finite=False
+            ),
+            "z_mean": Var(_CALIBRATION, "1", "mean z-score (0 if calibrated)", finite=False),
+            "z_sd": Var(_CALIBRATION, "1", "sd of the z-scores (1 if calibrated)", finite=False),
+            "rms_shift_vs_nuts": Var(
+                _CALIBRATION,
+                "NUTS sd",
+                "root mean square of (estimate - NUTS mean) / NUTS sd",
+                finite=False,
+            ),
+            "sd_ratio_vs_nuts": Var(_CALIBRATION, "1", "mean of sd / NUTS sd", finite=False),
+            "mean_seconds": Var(
+                ("noise", "inference"), "s", "mean wall time of the method's job", finite=False
+            ),
         },
         attrs={"hdi_prob": "probability of the intervals"},
     ),
@@ -246,18 +289,47 @@ LAYOUTS: dict[str, Layout] = {
         },
         data_vars={
             "truth": Var(("dataset", "param"), "parameter units", "value drawn from the prior"),
-            "draws": Var(("dataset", "draw", "param"), "parameter units", "the L ranked draws"),
-            "rank": Var(("dataset", "quantity"), "1", "draws below the truth, 0..L (NaN: a NaN)"),
-            "mean": Var(("dataset", "param"), "parameter units", "posterior mean (mode: Laplace)"),
-            "sd": Var(("dataset", "param"), "parameter units", "posterior standard deviation"),
-            "ess_bulk": Var(("dataset", "param"), "1", "bulk ESS of all draws (NUTS; else NaN)"),
-            "ess_tail": Var(("dataset", "param"), "1", "tail ESS of all draws (NUTS; else NaN)"),
-            "r_hat": Var(("dataset", "param"), "1", "rank-normalised split R-hat (NUTS)"),
-            "divergences": Var(("dataset",), "1", "divergent transitions (NUTS)"),
-            "num_steps": Var(("dataset",), "1", "leapfrog steps = gradient evaluations (NUTS)"),
-            "final_loss": Var(("dataset",), "1", "mean ELBO loss of the last 100 steps (SVI)"),
-            "converged": Var(("dataset",), "1", "1 if Newton converged, else 0 (Laplace)"),
-            "iterations": Var(("dataset",), "1", "Newton iterations (Laplace)"),
+            "draws": Var(
+                ("dataset", "draw", "param"), "parameter units", "the L ranked draws", finite=False
+            ),
+            "rank": Var(
+                ("dataset", "quantity"),
+                "1",
+                "draws below the truth, 0..L (NaN: a NaN)",
+                finite=False,
+            ),
+            "mean": Var(
+                ("dataset", "param"),
+                "parameter units",
+                "posterior mean (mode: Laplace)",
+                finite=False,
+            ),
+            "sd": Var(
+                ("dataset", "param"),
+                "parameter units",
+                "posterior standard deviation",
+                finite=False,
+            ),
+            "ess_bulk": Var(
+                ("dataset", "param"), "1", "bulk ESS of all draws (NUTS; else NaN)", finite=False
+            ),
+            "ess_tail": Var(
+                ("dataset", "param"), "1", "tail ESS of all draws (NUTS; else NaN)", finite=False
+            ),
+            "r_hat": Var(
+                ("dataset", "param"), "1", "rank-normalised split R-hat (NUTS)", finite=False
+            ),
+            "divergences": Var(("dataset",), "1", "divergent transitions (NUTS)", finite=False),
+            "num_steps": Var(
+                ("dataset",), "1", "leapfrog steps = gradient evaluations (NUTS)", finite=False
+            ),
+            "final_loss": Var(
+                ("dataset",), "1", "mean ELBO loss of the last 100 steps (SVI)", finite=False
+            ),
+            "converged": Var(
+                ("dataset",), "1", "1 if Newton converged, else 0 (Laplace)", finite=False
+            ),
+            "iterations": Var(("dataset",), "1", "Newton iterations (Laplace)", finite=False),
         },
         attrs={
             "inference": "the inference method",
@@ -280,14 +352,31 @@ LAYOUTS: dict[str, Layout] = {
             "truth": Var(("dataset", "param"), "parameter units", "value drawn from the prior"),
             "noise_seed": Var(("dataset",), "", "numpy.random.RandomState seed of the noise"),
             "stratum": Var(("dataset",), "", "quantile group of the drawn sigmain, 1 = lowest"),
-            "rank": Var(("inference", "dataset", "quantity"), "1", "draws below the truth, 0..L"),
-            "mean": Var(("inference", "dataset", "param"), "parameter units", "posterior mean"),
-            "sd": Var(("inference", "dataset", "param"), "parameter units", "posterior sd"),
-            "z": Var(("inference", "dataset", "param"), "1", "(mean - truth) / sd"),
-            "ess_bulk": Var(("inference", "dataset", "param"), "1", "bulk ESS (NUTS)"),
-            "r_hat": Var(("inference", "dataset", "param"), "1", "split R-hat (NUTS)"),
-            "divergences": Var(("inference", "dataset"), "1", "divergent transitions (NUTS)"),
-            "converged": Var(("inference", "dataset"), "1", "Newton converged (Laplace)"),
+            "rank": Var(
+                ("inference", "dataset", "quantity"),
+                "1",
+                "draws below the truth, 0..L",
+                finite=False,
+            ),
+            "mean": Var(
+                ("inference", "dataset", "param"), "parameter units", "posterior mean", finite=False
+            ),
+            "sd": Var(
+                ("inference", "dataset", "param"), "parameter units", "posterior sd", finite=False
+            ),
+            "z": Var(("inference", "dataset", "param"), "1", "(mean - truth) / sd", finite=False),
+            "ess_bulk": Var(
+                ("inference", "dataset", "param"), "1", "bulk ESS (NUTS)", finite=False
+            ),
+            "r_hat": Var(
+                ("inference", "dataset", "param"), "1", "split R-hat (NUTS)", finite=False
+            ),
+            "divergences": Var(
+                ("inference", "dataset"), "1", "divergent transitions (NUTS)", finite=False
+            ),
+            "converged": Var(
+                ("inference", "dataset"), "1", "Newton converged (Laplace)", finite=False
+            ),
             "flagged": Var(("inference", "dataset"), "1", "1 if the fit failed its own checks"),
             "used": Var(("inference", "dataset"), "1", "1 if the calibration counts the fit"),
             "thin": Var(("inference",), "1", "every thin-th draw was ranked"),
@@ -407,6 +496,10 @@ def read(path: str | os.PathLike, kind: str) -> Any:
     return read_dataset(path, kind)
 
 
+# the groups of an InferenceData file whose values must be finite: draws and data
+FINITE_GROUPS = ("posterior", "observed_data")
+
+
 def _check_inference(idata: Any, groups: list[str], kind: str, source: str) -> None:
     layout = INFERENCE_LAYOUTS[kind]
     problems = []
@@ -414,9 +507,11 @@ def _check_inference(idata: Any, groups: list[str], kind: str, source: str) -> N
         if group not in groups:
             problems.append(f"missing group '{group}'")
             continue
-        problems += [
-            f"missing variable '{group}/{v}'" for v in variables if v not in idata[group].variables
-        ]
+        for v in variables:
+            if v not in idata[group].variables:
+                problems.append(f"missing variable '{group}/{v}'")
+            elif group in FINITE_GROUPS and (bad := _first_non_finite(idata[group][v])):
+                problems.append(f"variable '{group}/{v}' has a non-finite value at {bad}")
     if problems:
         raise NetCDFInputError(
             f"{source} is not a valid {layout.filename} ({layout.description}): "
@@ -479,6 +574,8 @@ def check_layout(ds: xr.Dataset, kind: str, source: str) -> None:
                 problems.append(f"{group} '{name}' has dims {ds[name].dims}, expected {spec.dims}")
             elif ds[name].size == 0:
                 problems.append(f"{group} '{name}' is empty")
+            elif spec.finite and (bad := _first_non_finite(ds[name])):
+                problems.append(f"{group} '{name}' has a non-finite value at {bad}")
     problems += [f"missing attribute '{a}'" for a in layout.attrs if a not in ds.attrs]
     if problems:
         raise NetCDFInputError(
@@ -487,21 +584,46 @@ def check_layout(ds: xr.Dataset, kind: str, source: str) -> None:
         )
 
 
+def _first_non_finite(variable: xr.DataArray) -> str:
+    """'nu=17 (nan)': where a float variable first holds NaN or inf, or '' if nowhere."""
+    values = np.asarray(variable.values)
+    if values.dtype.kind not in "fc":
+        return ""
+    bad = np.argwhere(~np.isfinite(values))
+    if not len(bad):
+        return ""
+    where = ", ".join(f"{d}={i}" for d, i in zip(variable.dims, bad[0], strict=True)) or "scalar"
+    return f"{where} ({values[tuple(bad[0])]})"
+
+
 @contextmanager
 def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
     """Yield a temporary path beside `path`; rename it to `path` on success, delete it on failure.
 
     An interrupted job thus never leaves a half-written output for Snakemake to mistake as done.
+    Temporary files that a killed job left for the same output are removed first (a job that
+    writes an output is its only writer), and the output gets the user's umask, not mkstemp's
+    private mode 0600.
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    prefix = f".{path.stem}.tmp-"
+    for stale in path.parent.glob(f"{prefix}*{path.suffix}"):
+        stale.unlink(missing_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
     os.close(fd)
     try:
         yield Path(tmp)
+        os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def _umask() -> int:
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
 
 
 def annotate(ds: xr.Dataset, kind: str) -> xr.Dataset:
@@ -538,6 +660,25 @@ def read_dataset(path: str | os.PathLike, kind: str) -> xr.Dataset:
         ) from err
     check_layout(loaded, kind, source=f"input {path}")
     return loaded
+
+
+def read_table(
+    path: str | os.PathLike, what: str, columns: tuple[str, ...], sep: str = ","
+) -> pd.DataFrame:
+    """A CSV (or TSV) input with at least `columns` and one row; a missing, unreadable,
+    truncated or malformed file is a NetCDFInputError naming it, not a traceback."""
+    path = Path(path)
+    if not path.is_file():
+        raise NetCDFInputError(f"input {path} ({what}) does not exist")
+    try:
+        table = pd.read_csv(path, sep=sep)
+    except (OSError, ValueError, pd.errors.ParserError) as err:
+        raise NetCDFInputError(f"input {path} ({what}) is not a readable table: {err}") from err
+    missing = [c for c in columns if c not in table.columns]
+    if missing or table.empty:
+        found = "no rows" if not missing else f"no column {', '.join(map(repr, missing))}"
+        raise NetCDFInputError(f"input {path} ({what}) is malformed: {found}")
+    return table
 
 
 def layouts_markdown() -> str:

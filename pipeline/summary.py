@@ -76,10 +76,11 @@ def flag(table: pd.DataFrame, divergences: int, thresholds: Thresholds) -> pd.Da
         found = []
         if divergences > 0:
             found.append(f"{divergences} divergences")
-        if row["r_hat"] > thresholds.max_r_hat:
+        # a statistic that cannot be computed (NaN) is a problem too, never a pass
+        if not row["r_hat"] <= thresholds.max_r_hat:
             found.append(f"r_hat {row['r_hat']:.3f} > {thresholds.max_r_hat}")
         for ess in ("ess_bulk", "ess_tail"):
-            if row[ess] < thresholds.min_ess:
+            if not row[ess] >= thresholds.min_ess:
                 found.append(f"{ess} {row[ess]:.0f} < {thresholds.min_ess:g}")
         flags.append("; ".join(found))
     return table.assign(divergences=divergences, flags=flags)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import shutil
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -138,3 +140,24 @@ def test_the_datasets_own_figures_can_be_left_out(tiny_workflow):
     tiny_workflow.write_config(config)
     planned = tiny_workflow.planned_jobs()
     assert "figure" not in planned and planned["fixed_truth_figure"] == len(FIXED_TRUTH_FIGURES)
+
+
+@pytest.mark.parametrize(
+    ("name", "content", "message"),
+    [
+        ("nuts_summary.csv", "param,mean,sd\nlogN,2", "is malformed: no column 'ess_bulk'"),
+        ("nuts_summary.csv", "", "is not a readable table"),
+        ("benchmarks/nuts.tsv", "s\th:m:s\n", "is malformed: no rows"),
+    ],
+)
+def test_a_corrupt_table_of_a_dataset_is_named(sweep, tmp_path, name, content, message):
+    from pipeline.fixed_truth import Dataset, dataset_rows
+    from pipeline.netcdf import NetCDFInputError
+
+    root = tmp_path / "root"
+    shutil.copytree(sweep.path / "results", root / "results")
+    path = root / "results/noise0.05/seed1" / name
+    path.write_text(content)
+    with pytest.raises(NetCDFInputError, match=message) as err:
+        dataset_rows(root, Dataset(0.05, 1))
+    assert str(path) in str(err.value)

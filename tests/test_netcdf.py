@@ -79,3 +79,17 @@ def test_wrong_dimensions_are_refused():
 def test_readme_documents_the_layouts_as_the_code_declares_them():
     readme = (REPO / "README.md").read_text()
     assert layouts_markdown() in readme, "regenerate with: python -m pipeline.netcdf"
+
+
+def test_outputs_get_the_users_umask_and_stale_temporaries_are_removed(tmp_path):
+    import os
+
+    stale = tmp_path / ".chi2_map.tmp-abc123.nc"  # what a killed job leaves behind
+    stale.write_bytes(b"half")
+    old = os.umask(0o022)
+    try:
+        write_dataset(small_chi2_map(), tmp_path / "chi2_map.nc", "chi2_map")
+    finally:
+        os.umask(old)
+    assert (tmp_path / "chi2_map.nc").stat().st_mode & 0o777 == 0o644
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["chi2_map.nc"]

@@ -4,11 +4,15 @@ from __future__ import annotations
 
 import ast
 import re
+import subprocess
 import sys
 import tomllib
 
+import pytest
 import yaml
 from conftest import REPO
+
+from pipeline.imports import modules
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # import name -> distribution name where they differ
@@ -37,3 +41,31 @@ def test_every_import_of_the_package_is_a_declared_dependency():
     third_party = imported - set(sys.stdlib_module_names) - {"pipeline"}
     missing = {DISTRIBUTIONS.get(m, m).lower() for m in third_party} - declared
     assert not missing, f"imported by pipeline/ but not in pyproject's dependencies: {missing}"
+
+
+STAGES = sorted(p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if p.stem != "__init__")
+
+
+@pytest.mark.parametrize("stage", STAGES)
+def test_a_rules_code_inputs_hold_every_module_its_stage_imports(stage):
+    # what importing the stage loads, seen in a fresh interpreter, against what the rules list
+    # as its code inputs (pipeline.imports reads them from the source, lazy imports included)
+    code = f"import sys, pipeline.stages.{stage}; print(' '.join(sorted(sys.modules)))"
+    loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            cwd=REPO, check=True).stdout.split()  # fmt: skip
+    ours = {m[len("pipeline.") :].replace(".", "/") for m in loaded if m.startswith("pipeline.")}
+    ours = {m if (REPO / "pipeline" / f"{m}.py").is_file() else f"{m}/__init__" for m in ours}
+    assert ours - set(modules(f"stages.{stage}")) == set()
+
+
+def test_the_figure_rules_list_the_plotting_module_the_stage_imports_by_name():
+    # pipeline.stages.figure imports pipeline.plots.<module> by name: the rules add it
+    from pipeline.figures import FIGURES
+
+    assert {spec.module for spec in FIGURES.values()} == {"fit", "posterior"}
+    rules = {name: (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
+             for name in ("fixed_truth", "sbc")}  # fmt: skip
+    for name, text in rules.items():
+        assert f'code("stages/figure", "plots/{name}")' in text
+    common = (REPO / "workflow" / "rules" / "common.smk").read_text()
+    assert 'code("stages/figure", f"plots/{FIGURES[wildcards.figure].module}")' in common

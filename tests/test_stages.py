@@ -170,3 +170,17 @@ def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys):
     with pytest.raises(SystemExit):
         chi2_map.main(args)
     assert "MIN < MAX and NUM >= 2, got 21 20 5" in capsys.readouterr().err
+
+
+def test_a_nan_in_the_data_is_refused_with_its_place(small_files, tmp_path, capsys):
+    ds = read_dataset(small_files / "data.nc", "data")
+    ds["f_obs"][17] = np.nan
+    broken = tmp_path / "data.nc"
+    ds.to_netcdf(broken)  # as a disk or another program might leave it
+    out = tmp_path / "chi2_map.nc"
+    with pytest.raises(SystemExit):
+        cli.run(chi2_map.main, ["--data", str(broken), "--out", str(out), "--logN", "20.5",
+                                "21.5", "5", "--logbeta", "-1", "1", "5"])  # fmt: skip
+    err = capsys.readouterr().err
+    assert f"input {broken}" in err and "variable 'f_obs' has a non-finite value at nu=17" in err
+    assert not out.exists()

@@ -42,8 +42,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     p = cli.parser(__doc__)
     p.add_argument("--data", required=True, help="data.nc of the dataset")
     axis = {"nargs": 3, "metavar": ("MIN", "MAX", "NUM")}
-    p.add_argument("--logN", default=["20.5", "21.5", "100"], help="grid of log10 N", **axis)
-    p.add_argument("--logbeta", default=["-1", "1", "100"], help="grid of log10 beta", **axis)
+    for param in ("logN", "logbeta"):
+        grid = cli.default(f"chi2_map.{param}")
+        p.add_argument(f"--{param}", default=[str(grid[k]) for k in ("min", "max", "num")],
+                       help=f"grid of {param}", **axis)  # fmt: skip
     args = p.parse_args(argv)
     try:
         logN, logbeta = grid_axis(args.logN), grid_axis(args.logbeta)

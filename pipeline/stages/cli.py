@@ -4,12 +4,32 @@ from __future__ import annotations
 
 import argparse
 import atexit
+import functools
 import os
 import sys
 import time
 from collections.abc import Callable, Sequence
+from pathlib import Path
 
 from pipeline.netcdf import NetCDFInputError
+
+CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
+
+
+@functools.cache
+def _defaults() -> dict:
+    import yaml
+
+    return yaml.safe_load(CONFIG.read_text())
+
+
+def default(key: str):
+    """A setting's default, from config/config.yaml (its one place), e.g. default("nuts.seed"):
+    a stage run by hand takes the workflow's defaults."""
+    node = _defaults()
+    for part in key.split("."):
+        node = node[part]
+    return node
 
 
 def parser(description: str, threads: bool = True, out: bool = True) -> argparse.ArgumentParser:
@@ -63,10 +83,10 @@ def fast_exit() -> None:
     os._exit(0)
 
 
-def add_sampler_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags shared by NUTS and SVI: data in, seed and priors."""
+def add_sampler_arguments(p: argparse.ArgumentParser, section: str) -> None:
+    """Flags shared by NUTS and SVI: data in, seed (of config section `section`) and priors."""
     p.add_argument("--data", required=True, help="data.nc of the dataset")
-    p.add_argument("--seed", type=int, default=0, help="seed of jax.random.PRNGKey")
+    p.add_argument("--seed", type=int, default=default(f"{section}.seed"), help="PRNGKey seed")
     add_prior_arguments(p)
 
 
@@ -82,51 +102,34 @@ def prior_settings(args: argparse.Namespace) -> dict:
 def add_prior_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of the priors of the Bayesian model."""
     bounds = {"nargs": 2, "type": float, "metavar": ("LOW", "HIGH")}
-    p.add_argument("--logN-prior", default=[20.5, 21.5], help="uniform prior of log10 N", **bounds)
-    p.add_argument(
-        "--logbeta-prior", default=[-1.0, 1.0], help="uniform prior of log10 beta", **bounds
-    )
-    p.add_argument(
-        "--sigmain-rate", type=positive_float, default=10.0, help="exponential prior rate"
-    )
-
-
-def add_nuts_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags of NUTS (config section nuts, seed aside)."""
-    from pipeline.inference import CHAIN_METHODS  # stages without JAX don't import it
-
-    p.add_argument("--num-warmup", type=positive_int, default=1000, help="warmup iterations")
-    p.add_argument("--num-samples", type=positive_int, default=2000, help="draws per chain")
-    p.add_argument("--num-chains", type=positive_int, default=1, help="chains")
-    p.add_argument(
-        "--chain-method",
-        choices=CHAIN_METHODS,
-        default="vectorized",
-        help="parallel: one CPU device per chain (give --threads as many as chains)",
-    )
-    p.add_argument("--target-accept-prob", type=float, default=0.8, help="step-size adaptation")
-
-
-def nuts_settings(args: argparse.Namespace) -> dict:
-    """The NUTS flags, as keyword arguments of inference.NutsSettings."""
-    names = ("num_warmup", "num_samples", "num_chains", "chain_method", "target_accept_prob")
-    return {name: getattr(args, name) for name in names}
-
-
-def add_svi_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags of SVI (config section svi, seed aside)."""
-    p.add_argument("--num-steps", type=positive_int, default=10000, help="optimisation steps")
-    p.add_argument("--learning-rate", type=positive_float, default=0.01, help="Adam rate")
-    p.add_argument("--num-draws", type=positive_int, default=2000, help="draws from the guide")
-
-
-def svi_settings(args: argparse.Namespace) -> dict:
-    """The SVI flags, as keyword arguments of inference.SviSettings."""
-    return {name: getattr(args, name) for name in ("num_steps", "learning_rate", "num_draws")}
+    for param in ("logN", "logbeta"):
+        prior = default(f"priors.{param}")
+        p.add_argument(f"--{param}-prior", default=[prior["low"], prior["high"]],
+                       help=f"uniform prior of {param}", **bounds)  # fmt: skip
+    p.add_argument("--sigmain-rate", type=positive_float, default=default("priors.sigmain_rate"),
+                   help="exponential prior rate")  # fmt: skip
 
 
 def add_diagnostic_arguments(p: argparse.ArgumentParser) -> None:
     """Flags of a posterior summary: the interval's probability and the convergence checks."""
-    p.add_argument("--hdi-prob", type=float, default=0.9, help="probability of the HDI")
-    p.add_argument("--min-ess", type=float, default=400.0, help="flag ESS below this")
-    p.add_argument("--max-r-hat", type=float, default=1.01, help="flag r-hat above this")
+    add_hdi_argument(p)
+    p.add_argument("--min-ess", type=float, default=default("diagnostics.min_ess"),
+                   help="flag ESS below this")  # fmt: skip
+    p.add_argument("--max-r-hat", type=float, default=default("diagnostics.max_r_hat"),
+                   help="flag r-hat above this")  # fmt: skip
+
+
+def add_hdi_argument(p: argparse.ArgumentParser) -> None:
+    """The probability of the intervals (config diagnostics.hdi_prob)."""
+    p.add_argument("--hdi-prob", type=float, default=default("diagnostics.hdi_prob"),
+                   help="probability of the intervals")  # fmt: skip
+
+
+def add_adam_arguments(p: argparse.ArgumentParser, rate_flag: str) -> None:
+    """Adam on chi^2 from one point (config section optimize): init, rate, steps."""
+    o = default("optimize")
+    p.add_argument("--init", nargs=2, type=float, default=[o["init"]["logN"], o["init"]["logbeta"]],
+                   metavar=("LOGN", "LOGBETA"), help="initial point")  # fmt: skip
+    p.add_argument(rate_flag, type=positive_float, default=o["adam_learning_rate"],
+                   help="Adam's learning rate")  # fmt: skip
+    p.add_argument("--steps", type=positive_int, default=o["steps"], help="updates")

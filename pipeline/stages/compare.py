@@ -50,7 +50,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--nuts", required=True, help="nuts.nc of the dataset")
     p.add_argument("--svi", required=True, help="svi.nc of the dataset")
     p.add_argument("--csv", required=True, help="the same table as CSV")
-    p.add_argument("--hdi-prob", type=float, default=0.9, help="probability of the HDIs")
+    cli.add_hdi_argument(p)
     args = p.parse_args(argv)
     ds = comparison(args.nuts, args.svi, args.hdi_prob)
     table = as_table(ds)

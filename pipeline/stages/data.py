@@ -54,12 +54,15 @@ def dataset(
 
 def add_line_arguments(p) -> None:
     """Flags of the line (config section `line`, the truth aside)."""
-    p.add_argument("--nu0", type=float, default=1000.0, help="line centre, cm^-1")
-    p.add_argument("--half-width", type=cli.positive_float, default=20.0, help="grid half width")
-    p.add_argument("--n-points", type=cli.positive_int, default=1000, help="grid points")
-    p.add_argument("--line-strength", type=cli.positive_float, default=1e-20, help="cm^2 cm^-1")
-    p.add_argument("--gamma", type=float, default=1.0, help="Lorentzian HWHM, cm^-1")
-    p.add_argument("--dtype", choices=DTYPES, default="float32", help="JAX float precision")
+    line = cli.default("line")
+    p.add_argument("--nu0", type=float, default=line["nu0"], help="line centre, cm^-1")
+    p.add_argument("--half-width", type=cli.positive_float, default=line["half_width"],
+                   help="grid half width, cm^-1")  # fmt: skip
+    p.add_argument("--n-points", type=cli.positive_int, default=line["n_points"], help="points")
+    p.add_argument("--line-strength", type=cli.positive_float, default=line["line_strength"],
+                   help="cm^2 cm^-1")  # fmt: skip
+    p.add_argument("--gamma", type=float, default=line["gamma"], help="Lorentzian HWHM, cm^-1")
+    p.add_argument("--dtype", choices=DTYPES, default=cli.default("precision"), help="precision")
 
 
 def line_settings(args) -> LineSettings:
@@ -72,10 +75,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p = cli.parser(__doc__)
     p.add_argument("--sigma-noise", type=cli.positive_float, required=True, help="noise sd")
     p.add_argument("--seed", type=int, required=True, help="noise seed (>= 0)")
-    p.add_argument("--logN", type=float, default=21.0, help="true log10 N, cm^-2")
-    p.add_argument("--logbeta", type=float, default=0.0, help="true log10 beta, cm^-1")
+    p.add_argument("--logN", type=float, default=cli.default("line.logN"), help="true log10 N")
+    p.add_argument("--logbeta", type=float, default=cli.default("line.logbeta"),
+                   help="true log10 beta")  # fmt: skip
     p.add_argument(
-        "--reference-noise", type=cli.positive_float, default=0.1,
+        "--reference-noise", type=cli.positive_float,
+        default=cli.default("datasets.reference_noise"),
         help="noise level whose datasets use --seed itself as numpy's seed",
     )  # fmt: skip
     p.add_argument(

@@ -27,19 +27,12 @@ def main(argv: Sequence[str] | None = None) -> None:
     p = cli.parser(__doc__, threads=False)
     p.add_argument("figure", choices=sorted(ALL_FIGURES), help="which figure")
     p.add_argument("inputs", nargs="+", metavar="LAYOUT=PATH", help="e.g. data=results/.../data.nc")
-    p.add_argument(
-        "--chi2-levels", nargs="+", type=float, default=[1000, 1200, 1400, 1600, 1800, 2000]
-    )
-    p.add_argument(
-        "--chi2-vmin", type=float, default=1000.0, help="chi^2 at the bottom of the colours"
-    )
-    p.add_argument(
-        "--chi2-vmax", type=float, default=1800.0, help="chi^2 at the top of the colours"
-    )
-    p.add_argument(
-        "--band-prob", type=float, default=0.9, help="probability of the predictive band"
-    )
-    p.add_argument("--rank-bins", type=int, default=20, help="bins of the SBC rank histograms")
+    figures = cli.default("figures")
+    p.add_argument("--chi2-levels", nargs="+", type=float, default=figures["chi2_levels"])
+    for name in ("chi2_vmin", "chi2_vmax", "band_prob"):
+        p.add_argument(f"--{name.replace('_', '-')}", type=float, default=figures[name])
+    p.add_argument("--rank-bins", type=int, default=cli.default("study.rank_bins"),
+                   help="bins of the SBC rank histograms")  # fmt: skip
     args = p.parse_args(argv)
     files = dict(item.partition("=")[::2] for item in args.inputs)
     needed = ALL_FIGURES[args.figure].inputs

@@ -25,7 +25,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--datasets", nargs="+", required=True, metavar="NOISE:SEED")
     p.add_argument("--csv", required=True, help="per-dataset rows as CSV")
     p.add_argument("--calibration-csv", required=True, help="calibration per noise and method")
-    p.add_argument("--hdi-prob", type=float, default=0.9, help="probability of the intervals")
+    cli.add_hdi_argument(p)
     p.add_argument("--root", default=".", help="the workflow directory holding results/")
     args = p.parse_args(argv)
     try:

@@ -60,7 +60,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     p = cli.parser(__doc__)
     p.add_argument("--data", required=True, help="data.nc of the dataset")
     p.add_argument("--optimize", required=True, help="optimize.nc of the dataset (the start)")
-    p.add_argument("--hdi-prob", type=float, default=0.9, help="probability of the interval")
+    cli.add_hdi_argument(p)
     cli.add_prior_arguments(p)
     args = p.parse_args(argv)
     obs = read_observation(args.data, args.threads)

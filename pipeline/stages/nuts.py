@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 import jax
 import numpy as np
 
-from pipeline.inference import NutsSettings, Priors, dataset_keys, fit_nuts
+from pipeline.inference import CHAIN_METHODS, NutsSettings, Priors, dataset_keys, fit_nuts
 from pipeline.netcdf import PARAMS, draws_group, observed_group, provenance, write_inference
 from pipeline.observation import Observation, read_observation
 from pipeline.stages import cli
@@ -44,13 +45,38 @@ def nuts(obs: Observation, priors: Priors, settings: NutsSettings, seed: int) ->
     }
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of NUTS (config section nuts, seed aside)."""
+
+    nuts = cli.default("nuts")
+    p.add_argument("--num-warmup", type=cli.positive_int, default=nuts["num_warmup"])
+    p.add_argument(
+        "--num-samples", type=cli.positive_int, default=nuts["num_samples"], help="draws"
+    )
+    p.add_argument("--num-chains", type=cli.positive_int, default=nuts["num_chains"], help="chains")
+    p.add_argument(
+        "--chain-method",
+        choices=CHAIN_METHODS,
+        default=nuts["chain_method"],
+        help="parallel: one CPU device per chain (give --threads as many as chains)",
+    )
+    p.add_argument("--target-accept-prob", type=float, default=nuts["target_accept_prob"],
+                   help="step-size adaptation")  # fmt: skip
+
+
+def settings_of(args: argparse.Namespace) -> NutsSettings:
+    """The NUTS flags as inference.NutsSettings."""
+    names = ("num_warmup", "num_samples", "num_chains", "chain_method", "target_accept_prob")
+    return NutsSettings(**{name: getattr(args, name) for name in names})
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: sample one dataset's posterior and write the draws."""
     p = cli.parser(__doc__)
-    cli.add_sampler_arguments(p)
-    cli.add_nuts_arguments(p)
+    cli.add_sampler_arguments(p, "nuts")
+    add_arguments(p)
     args = p.parse_args(argv)
-    settings = NutsSettings(**cli.nuts_settings(args))
+    settings = settings_of(args)
     if settings.chain_method == "parallel":  # a device per chain, set before JAX starts
         jax.config.update("jax_num_cpu_devices", settings.num_chains)
     obs = read_observation(args.data, args.threads)

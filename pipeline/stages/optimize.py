@@ -59,10 +59,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     """Command line: run both optimisers on one dataset and write their trajectories."""
     p = cli.parser(__doc__)
     p.add_argument("--data", required=True, help="data.nc of the dataset")
-    p.add_argument("--init", nargs=2, type=float, default=[20.75, 0.5], metavar=("LOGN", "LOGBETA"))
-    p.add_argument("--eta", type=cli.positive_float, default=1e-5, help="steepest-descent step")
-    p.add_argument("--learning-rate", type=cli.positive_float, default=0.02, help="Adam rate")
-    p.add_argument("--steps", type=cli.positive_int, default=30, help="updates per method")
+    eta = cli.default("optimize.steepest_descent_eta")
+    p.add_argument("--eta", type=cli.positive_float, default=eta, help="steepest-descent step")
+    cli.add_adam_arguments(p, "--learning-rate")
     args = p.parse_args(argv)
     obs = read_observation(args.data, args.threads)
     ds = optimize(obs, tuple(args.init), args.eta, args.learning_rate, args.steps)

@@ -10,15 +10,15 @@ import numpy as np
 from pipeline import sbc
 from pipeline.inference import (
     Batching,
-    NutsSettings,
     Priors,
-    SviSettings,
     dataset_keys,
     resolve_vmap_width,
 )
 from pipeline.netcdf import PARAMS, new_dataset, provenance, read_dataset, write_dataset
 from pipeline.runtime import configure_jax
 from pipeline.stages import cli
+from pipeline.stages import nuts as nuts_stage
+from pipeline.stages import svi as svi_stage
 
 
 def fit_block(method: str, line, priors: Priors, block, args) -> sbc.BlockFit:
@@ -27,11 +27,11 @@ def fit_block(method: str, line, priors: Priors, block, args) -> sbc.BlockFit:
     per_call = args.per_call
     batching = Batching(per_call, resolve_vmap_width(args.vmap_width, per_call))
     if method == "nuts":
-        settings = NutsSettings(**cli.nuts_settings(args))
+        settings = nuts_stage.settings_of(args)
         keys = dataset_keys(args.seed, indices)
         return sbc.nuts_block(line, priors, ys, keys, settings, args.num_ranked, batching)
     if method == "svi":
-        settings = SviSettings(**cli.svi_settings(args))
+        settings = svi_stage.settings_of(args)
         keys = dataset_keys(args.seed, indices)
         return sbc.svi_block(line, priors, ys, keys, settings, args.num_ranked, batching)
     adam = sbc.AdamStart(tuple(args.init), args.adam_learning_rate, args.steps)
@@ -47,16 +47,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--num-ranked", type=cli.positive_int, required=True, help="L, draws ranked")
     p.add_argument("--per-call", type=cli.positive_int, required=True, help="datasets per call")
     p.add_argument("--vmap-width", required=True, help="datasets vectorised together, or auto")
-    p.add_argument("--seed", type=int, default=0, help="the sampler's PRNGKey seed (nuts, svi)")
+    p.add_argument("--seed", type=int, help="the sampler's PRNGKey seed (nuts, svi)")
     cli.add_prior_arguments(p)
-    cli.add_nuts_arguments(p)
-    p.add_argument("--num-steps", type=cli.positive_int, default=10000, help="SVI steps")
-    p.add_argument("--learning-rate", type=cli.positive_float, default=0.01, help="SVI Adam rate")
-    p.add_argument("--num-draws", type=cli.positive_int, default=2000, help="SVI guide draws")
-    p.add_argument("--init", nargs=2, type=float, default=[20.75, 0.5], metavar=("LOGN", "LOGBETA"))
-    p.add_argument("--adam-learning-rate", type=cli.positive_float, default=0.02, help="start")
-    p.add_argument("--steps", type=cli.positive_int, default=30, help="Adam steps of the start")
+    nuts_stage.add_arguments(p)
+    svi_stage.add_arguments(p)
+    cli.add_adam_arguments(p, "--adam-learning-rate")  # the Laplace start
     args = p.parse_args(argv)
+    if args.method in ("nuts", "svi") and args.seed is None:
+        p.error(f"{args.method} needs --seed")
     if args.method == "nuts" and args.chain_method == "parallel":
         jax.config.update("jax_num_cpu_devices", args.num_chains)
     block = read_dataset(args.data, "sbc_data")

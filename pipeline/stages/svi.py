@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 from collections.abc import Sequence
 
 import numpy as np
@@ -44,14 +45,30 @@ def svi(obs: Observation, priors: Priors, settings: SviSettings, seed: int) -> d
     }
 
 
+def add_arguments(p: argparse.ArgumentParser) -> None:
+    """Flags of SVI (config section svi, seed aside)."""
+    svi = cli.default("svi")
+    p.add_argument("--num-steps", type=cli.positive_int, default=svi["num_steps"], help="SVI steps")
+    p.add_argument("--learning-rate", type=cli.positive_float, default=svi["learning_rate"],
+                   help="numpyro.optim.Adam's rate")  # fmt: skip
+    p.add_argument(
+        "--num-draws", type=cli.positive_int, default=svi["num_draws"], help="guide draws"
+    )
+
+
+def settings_of(args: argparse.Namespace) -> SviSettings:
+    """The SVI flags as inference.SviSettings."""
+    return SviSettings(**{n: getattr(args, n) for n in ("num_steps", "learning_rate", "num_draws")})
+
+
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: fit the guide to one dataset and write its draws."""
     p = cli.parser(__doc__)
-    cli.add_sampler_arguments(p)
-    cli.add_svi_arguments(p)
+    cli.add_sampler_arguments(p, "svi")
+    add_arguments(p)
     args = p.parse_args(argv)
     obs = read_observation(args.data, args.threads)
-    settings = SviSettings(**cli.svi_settings(args))
+    settings = settings_of(args)
     groups = svi(obs, Priors(**cli.prior_settings(args)), settings, args.seed)
     losses = groups["optimization"]["loss"].values
     print(f"initial loss {losses[0]:.4f}, mean of the last 500 steps {losses[-500:].mean():.4f}")

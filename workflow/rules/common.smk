@@ -1,4 +1,5 @@
-from pipeline.figures import FIGURES, SBC_FIGURES, FIXED_TRUTH_FIGURES
+from pipeline.figures import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
+from pipeline.imports import modules as stage_modules
 from pipeline.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
@@ -100,9 +101,14 @@ def sbc_threads(method):
     return nuts["num_chains"] if parallel else 1
 
 
-def code(*modules):
-    """The package modules a rule runs, as inputs, so that editing one reruns the rule."""
-    return [f"{workflow.basedir}/pipeline/{m}.py" for m in ("__init__", "netcdf", "stages/cli", *modules)]
+def code(stage, *dynamic):
+    """The package modules a rule's stage runs, as inputs, so that editing one reruns the rule:
+    the stage and all it imports (pipeline.imports reads them from the source), and the
+    modules it imports by name at run time (`dynamic`, e.g. a figure's plots module)."""
+    needed = set(stage_modules(stage.replace("/", "."))) | set().union(
+        *(stage_modules(m.replace("/", ".")) for m in dynamic)
+    )
+    return [f"{workflow.basedir}/pipeline/{m}.py" for m in sorted(needed)]
 
 
 def log(name):
@@ -122,7 +128,6 @@ STAGE_OF_LAYOUT = {
     "nuts": "3 NUTS and SVI",
     "svi": "3 NUTS and SVI",
 }
-FIT_CODE = ("runtime", "voigt", "forward", "observation")
 
 
 def figure_inputs(wildcards):
@@ -145,7 +150,7 @@ def figure_flags(wildcards):
 
 def figure_code(wildcards):
     """The modules that draw a figure."""
-    return code("figures", "plots/__init__", f"plots/{FIGURES[wildcards.figure].module}", "stages/figure")
+    return code("stages/figure", f"plots/{FIGURES[wildcards.figure].module}")
 
 
 def noise_seed_flags():

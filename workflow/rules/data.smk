@@ -1,6 +1,6 @@
 rule simulate_data:
     input:
-        code=code("runtime", "voigt", "forward", "simulate", "stages/data"),
+        code=code("stages/data"),
     output:
         f"{DATASET}/data.nc",
     params:

@@ -29,7 +29,7 @@ def sbc_method_flags(wildcards):
 
 rule sbc_simulate:
     input:
-        code=code("runtime", "voigt", "forward", "simulate", "inference", "stages/data", "stages/sbc_simulate"),
+        code=code("stages/sbc_simulate"),
     output:
         f"{SBC_DIR}/blocks/{{block}}/data.nc",
     params:
@@ -57,7 +57,7 @@ rule sbc_simulate:
 rule sbc_fit:
     input:
         data=f"{SBC_DIR}/blocks/{{block}}/data.nc",
-        code=code(*FIT_CODE, "inference", "optimize", "simulate", "summary", "sbc", "stages/sbc_fit"),
+        code=code("stages/sbc_fit"),
     output:
         f"{SBC_DIR}/blocks/{{block}}/{{method}}.nc",
     params:
@@ -86,7 +86,7 @@ rule sbc_ranks:
     input:
         data=[f"{SBC_DIR}/blocks/{b}/data.nc" for b in sbc_blocks()],
         fits=[f"{SBC_DIR}/blocks/{b}/{m}.nc" for m in config["study"]["methods"] for b in sbc_blocks()],
-        code=code("sbc", "calibration", "stages/sbc_ranks"),
+        code=code("stages/sbc_ranks"),
     output:
         nc=f"{SBC_DIR}/ranks.nc",
         calibration=f"{SBC_DIR}/calibration.csv",
@@ -119,7 +119,7 @@ rule sbc_ranks:
 rule sbc_figure:
     input:
         ranks=f"{SBC_DIR}/ranks.nc",
-        code=code("figures", "plots/__init__", "plots/sbc", "calibration", "stages/figure"),
+        code=code("stages/figure", "plots/sbc"),
     output:
         report(
             f"{SBC_DIR}/figures/{{sbc_figure}}.png",
