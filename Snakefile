@@ -8,7 +8,7 @@ min_version("9.0")
 
 # The workflow reads its schema check and figure table from the package, installed or not.
 sys.path.insert(0, workflow.basedir)
-from pipeline.config import validate  # noqa: E402
+from pipeline.setup.config import validate  # noqa: E402
 
 
 configfile: "config/config.yaml"

@@ -30,7 +30,7 @@ from benchmarks.common import (
     scratch,
     write_config,
 )
-from pipeline.fixed_truth import job_seconds
+from pipeline.analysis.fixed_truth import job_seconds
 
 RULES = ("optimize", "laplace", "nuts", "svi")
 FIRST, NEXT = "results/noise0.1/seed1", "results/noise0.2/seed2"

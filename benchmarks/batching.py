@@ -18,7 +18,7 @@ import json
 import time
 from pathlib import Path
 
-from pipeline.runtime import configure_jax
+from pipeline.setup.runtime import configure_jax
 
 
 def main() -> None:
@@ -33,8 +33,10 @@ def main() -> None:
     import numpy as np
 
     from benchmarks.common import bench_config
-    from pipeline import inference, sbc
-    from pipeline.simulate import LineSettings, simulate_study
+    from pipeline import inference
+    from pipeline.analysis import sbc
+    from pipeline.analysis.sbc import simulate_study
+    from pipeline.physics.simulate import LineSettings
 
     config = bench_config(args.quick)
     priors = inference.Priors(

@@ -3,7 +3,7 @@
 python -m benchmarks.driver --json OUT [--import MODULE ...] pipeline.stages.NAME [ARGS ...]
 
 The stage runs as its command line does (the same main, the same arguments): the driver only
-wraps the I/O functions of pipeline.netcdf and pipeline.summary, configure_jax and
+wraps the I/O functions of pipeline.io.files and pipeline.analysis.summary, configure_jax and
 pipeline.plots.save in timers and listens to JAX's compile events, so the stage code stays
 untouched. It writes the seconds of each phase as JSON:
 
@@ -29,14 +29,14 @@ from typing import Any
 
 # phase -> functions (module, name) timed as that phase, wherever a pipeline module imported them
 WRAPPED: dict[str, list[tuple[str, str]]] = {
-    "backend_start": [("pipeline.runtime", "configure_jax")],
-    "read": [("pipeline.netcdf", "read_dataset"), ("pipeline.netcdf", "read_inference")],
+    "backend_start": [("pipeline.setup.runtime", "configure_jax")],
+    "read": [("pipeline.io.files", "read_dataset"), ("pipeline.io.files", "read_inference")],
     "write": [
-        ("pipeline.netcdf", "write_dataset"),
-        ("pipeline.netcdf", "write_inference"),
-        ("pipeline.summary", "write_csv"),
+        ("pipeline.io.files", "write_dataset"),
+        ("pipeline.io.files", "write_inference"),
+        ("pipeline.analysis.summary", "write_csv"),
     ],
-    "save_png": [("pipeline.plots", "save")],
+    "save_png": [("pipeline.plots.common", "save")],
 }
 COMPILE_EVENTS = {
     "/jax/core/compile/jaxpr_trace_duration": "trace",

@@ -30,7 +30,7 @@ from numpyro.diagnostics import hpdi
 from numpyro.infer import MCMC, NUTS, SVI, Predictive, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
-from pipeline.voigt import voigt_profile as voigt
+from pipeline.physics.voigt import voigt_profile as voigt
 
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt

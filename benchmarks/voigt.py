@@ -1,4 +1,4 @@
-"""Speed and accuracy of pipeline.voigt.voigt_profile vs a jax.scipy.special.wofz Voigt and SciPy.
+"""Speed and accuracy of pipeline.physics.voigt.voigt_profile vs jax.scipy.special.wofz and SciPy.
 
 Run from the repository root: python -m benchmarks.voigt [--quick]. Prints a table and writes
 results/benchmarks/voigt.csv. Times are per call of a jitted function (compile excluded, outputs
@@ -20,7 +20,7 @@ import jax.numpy as jnp
 import numpy as np
 import scipy.special as sc
 
-from pipeline.voigt import voigt_profile
+from pipeline.physics.voigt import voigt_profile
 
 OUT = Path("results/benchmarks/voigt.csv")
 

@@ -49,11 +49,11 @@ def tiny_config() -> dict:
 
 
 def copy_sources(dest: Path) -> Path:
-    """A private copy of the code (Snakefile, workflow/, pipeline/) that a test may edit."""
+    """A private copy of the code (Snakefile, workflow/, pipeline/, config/) a test may edit."""
     ignore = shutil.ignore_patterns("__pycache__")
     dest.mkdir(parents=True)
     shutil.copy2(REPO / "Snakefile", dest / "Snakefile")
-    for folder in ("workflow", "pipeline"):
+    for folder in ("workflow", "pipeline", "config"):
         shutil.copytree(REPO / folder, dest / folder, ignore=ignore)
     return dest
 

@@ -5,19 +5,12 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from pipeline.inference import (
-    STEP_TOLERANCE,
-    Batching,
-    NutsSettings,
-    Priors,
-    SviSettings,
-    dataset_keys,
-    fit_laplace,
-    fit_nuts,
-    fit_svi,
-    start_point,
-)
-from pipeline.simulate import LineSettings, simulate
+from pipeline.inference.batching import Batching, dataset_keys
+from pipeline.inference.laplace import STEP_TOLERANCE, fit_laplace, start_point
+from pipeline.inference.model import Priors
+from pipeline.inference.nuts import NutsSettings, fit_nuts
+from pipeline.inference.svi import SviSettings, fit_svi
+from pipeline.physics.simulate import LineSettings, simulate
 
 PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
 LINE = LineSettings(nu0=1000.0, half_width=20.0, n_points=150, line_strength=1e-20, gamma=1.0)
@@ -100,7 +93,7 @@ def test_laplace_mode_matches_a_float64_brute_force_search():
     import jax
     from scipy.optimize import minimize
 
-    from pipeline.inference import _neg_log_posterior
+    from pipeline.inference.laplace import _neg_log_posterior
 
     with jax.enable_x64(True):
         line = LINE.line("float64")

@@ -14,13 +14,17 @@ import pytest
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
-from pipeline.compare import compare, energy_distance
-from pipeline.figures import FIGURES
-from pipeline.inference import NutsSettings, Priors, SviSettings, dataset_keys, fit_svi, model
-from pipeline.netcdf import NetCDFInputError, read_inference, write_inference
-from pipeline.observation import read_observation
+from pipeline.analysis.compare import compare, energy_distance
+from pipeline.analysis.summary import Thresholds, flag, posterior_summary
+from pipeline.inference.batching import dataset_keys
+from pipeline.inference.model import Priors, model
+from pipeline.inference.nuts import NutsSettings
+from pipeline.inference.svi import SviSettings, fit_svi
+from pipeline.io.files import read_inference, write_inference
+from pipeline.io.layouts import NetCDFInputError
+from pipeline.physics.observation import read_observation
+from pipeline.plots.registry import FIGURES
 from pipeline.stages import data, figure, nuts, svi
-from pipeline.summary import Thresholds, flag, posterior_summary
 
 PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
 SMALL_NUTS = NutsSettings(num_warmup=200, num_samples=300, num_chains=2,

@@ -9,7 +9,7 @@ import pytest
 import yaml
 from conftest import DEFAULT_CONFIG, REPO
 
-from pipeline.config import SCHEMA, ConfigError, problems, validate
+from pipeline.setup.config import SCHEMA, ConfigError, problems, validate
 
 
 def test_the_default_config_is_valid():

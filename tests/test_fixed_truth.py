@@ -9,10 +9,10 @@ import pandas as pd
 import pytest
 from conftest import Workflow, tiny_config
 
-from pipeline.calibration import wilson
-from pipeline.figures import FIXED_TRUTH_FIGURES
-from pipeline.fixed_truth import METHODS
-from pipeline.netcdf import read_dataset
+from pipeline.analysis.calibration import wilson
+from pipeline.analysis.fixed_truth import METHODS
+from pipeline.io.files import read_dataset
+from pipeline.plots.registry import FIXED_TRUTH_FIGURES
 
 # The sweep's summary and figures, without every dataset's own figures (they have their tests).
 TARGETS = (
@@ -151,8 +151,8 @@ def test_the_datasets_own_figures_can_be_left_out(tiny_workflow):
     ],
 )
 def test_a_corrupt_table_of_a_dataset_is_named(sweep, tmp_path, name, content, message):
-    from pipeline.fixed_truth import Dataset, dataset_rows
-    from pipeline.netcdf import NetCDFInputError
+    from pipeline.analysis.fixed_truth import Dataset, dataset_rows
+    from pipeline.io.layouts import NetCDFInputError
 
     root = tmp_path / "root"
     shutil.copytree(sweep.path / "results", root / "results")

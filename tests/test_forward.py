@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from scipy.special import voigt_profile as scipy_voigt
 
-from pipeline.forward import Line, chi2, chi2_grid, cross_section, transmission
+from pipeline.physics.forward import Line, chi2, chi2_grid, cross_section, transmission
 
 
 @pytest.fixture

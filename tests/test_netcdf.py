@@ -7,13 +7,9 @@ import pytest
 import xarray as xr
 from conftest import REPO
 
-from pipeline.netcdf import (
-    NetCDFInputError,
-    layouts_markdown,
-    new_dataset,
-    read_dataset,
-    write_dataset,
-)
+from pipeline.io.docs import layouts_markdown
+from pipeline.io.files import new_dataset, read_dataset, write_dataset
+from pipeline.io.layouts import NetCDFInputError
 
 
 def small_chi2_map():
@@ -71,14 +67,14 @@ def test_wrong_dimensions_are_refused():
     with pytest.raises(NetCDFInputError, match="'chi2' has dims"):
         ds = small_chi2_map()
         ds["chi2"] = ds["chi2"].T
-        from pipeline.netcdf import check_layout
+        from pipeline.io.layouts import check_layout
 
         check_layout(ds, "chi2_map", source="test")
 
 
 def test_readme_documents_the_layouts_as_the_code_declares_them():
     readme = (REPO / "README.md").read_text()
-    assert layouts_markdown() in readme, "regenerate with: python -m pipeline.netcdf"
+    assert layouts_markdown() in readme, "regenerate with: python -m pipeline.io.docs"
 
 
 def test_outputs_get_the_users_umask_and_stale_temporaries_are_removed(tmp_path):

@@ -7,7 +7,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pipeline.optimize import descend, steepest_descent
+from pipeline.inference.optimize import descend, steepest_descent
 
 
 def loss(p):

@@ -12,7 +12,7 @@ import pytest
 import yaml
 from conftest import REPO
 
-from pipeline.imports import modules
+from pipeline.setup.imports import modules
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # import name -> distribution name where they differ
@@ -49,7 +49,7 @@ STAGES = sorted(p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if p
 @pytest.mark.parametrize("stage", STAGES)
 def test_a_rules_code_inputs_hold_every_module_its_stage_imports(stage):
     # what importing the stage loads, seen in a fresh interpreter, against what the rules list
-    # as its code inputs (pipeline.imports reads them from the source, lazy imports included)
+    # as its code inputs (pipeline.setup.imports reads them from the source, lazy imports included)
     code = f"import sys, pipeline.stages.{stage}; print(' '.join(sorted(sys.modules)))"
     loaded = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             cwd=REPO, check=True).stdout.split()  # fmt: skip
@@ -60,7 +60,7 @@ def test_a_rules_code_inputs_hold_every_module_its_stage_imports(stage):
 
 def test_the_figure_rules_list_the_plotting_module_the_stage_imports_by_name():
     # pipeline.stages.figure imports pipeline.plots.<module> by name: the rules add it
-    from pipeline.figures import FIGURES
+    from pipeline.plots.registry import FIGURES
 
     assert {spec.module for spec in FIGURES.values()} == {"fit", "posterior"}
     rules = {name: (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
@@ -69,3 +69,23 @@ def test_the_figure_rules_list_the_plotting_module_the_stage_imports_by_name():
         assert f'code("stages/figure", "plots/{name}")' in text
     common = (REPO / "workflow" / "rules" / "common.smk").read_text()
     assert 'code("stages/figure", f"plots/{FIGURES[wildcards.figure].module}")' in common
+
+
+# the package's layers, bottom first: a module imports only from its own layer or below
+LAYERS = {"setup": 0, "io": 0, "physics": 1, "inference": 2, "analysis": 3, "plots": 4,
+          "stages": 5}  # fmt: skip
+
+
+def test_imports_point_down_the_layers():
+    upward = []
+    for path in (REPO / "pipeline").rglob("*.py"):
+        parts = path.relative_to(REPO / "pipeline").parts
+        if len(parts) == 1:
+            continue  # pipeline/__init__.py
+        own = LAYERS[parts[0]]
+        for node in ast.walk(ast.parse(path.read_text())):
+            if isinstance(node, ast.ImportFrom) and (node.module or "").startswith("pipeline."):
+                layer = node.module.split(".")[1]
+                if LAYERS[layer] > own:
+                    upward.append(f"{'/'.join(parts)} imports {node.module}")
+    assert upward == []

@@ -8,7 +8,7 @@ import pandas as pd
 import pytest
 from conftest import Workflow, tiny_config
 
-from pipeline.calibration import (
+from pipeline.analysis.calibration import (
     central,
     coverage_curve,
     rank_statistics,
@@ -16,9 +16,9 @@ from pipeline.calibration import (
     uniformity_pvalue,
     verdict,
 )
-from pipeline.figures import SBC_FIGURES
-from pipeline.netcdf import read_dataset
-from pipeline.sbc import ranks, thinned
+from pipeline.analysis.sbc import ranks, thinned
+from pipeline.io.files import read_dataset
+from pipeline.plots.registry import SBC_FIGURES
 
 L = 199  # draws per truth in the synthetic cases, as in config/sbc.yaml
 

@@ -8,9 +8,9 @@ import sys
 import numpy as np
 import pytest
 
-from pipeline.figures import FIGURES
-from pipeline.netcdf import read_dataset
-from pipeline.simulate import LineSettings
+from pipeline.io.files import read_dataset
+from pipeline.physics.simulate import LineSettings
+from pipeline.plots.registry import FIGURES
 from pipeline.stages import chi2_map, cli, data, figure, optimize
 
 STAGES = ("data", "chi2_map", "optimize", "figure")

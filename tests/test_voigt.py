@@ -1,4 +1,4 @@
-"""Accuracy, derivatives and robustness of pipeline.voigt against SciPy (values) and mpmath."""
+"""Accuracy, derivatives and robustness of pipeline.physics.voigt against SciPy and mpmath."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import scipy.special as sc
 
-from pipeline.voigt import faddeeva, voigt_profile
+from pipeline.physics.voigt import faddeeva, voigt_profile
 
 # Rule parameters used by the implementation (N = 11 float64, N = 6 float32): seams and nodes
 # of both are put on every grid.

@@ -10,8 +10,9 @@ import pytest
 import xarray as xr
 from conftest import DEFAULT_CONFIG, Workflow, tiny_config
 
-from pipeline.figures import FIGURES
-from pipeline.netcdf import INFERENCE_LAYOUTS, LAYOUTS, read, read_dataset, read_inference
+from pipeline.io.files import read, read_dataset, read_inference
+from pipeline.io.layouts import INFERENCE_LAYOUTS, LAYOUTS
+from pipeline.plots.registry import FIGURES
 
 DATASET = "results/noise0.1/seed72"
 
@@ -112,16 +113,27 @@ def test_changing_one_setting_reruns_exactly_what_depends_on_it(tiny_run):
     assert tiny_run.planned_jobs() == {}
 
 
-def test_editing_a_code_module_reruns_the_stages_that_import_it(tiny_run):
-    # Snakemake compares checksums of small inputs: only a real edit counts, not a touch.
-    module = tiny_run.sources / "pipeline" / "optimize.py"
-    original = module.read_text()
-    module.write_text(original + "\n# an edit\n")
-    try:
+@pytest.mark.parametrize(
+    ("module", "expected"),
+    [
         # and what reads optimize.nc: the Laplace stage and three figures
-        assert tiny_run.planned_jobs() == {"optimize": 1, "laplace": 1, "figure": 3, "all": 1}
+        ("inference/optimize.py", {"optimize": 1, "laplace": 1, "figure": 3}),
+        # NUTS, and what reads nuts.nc: the summaries, the comparison, three figures
+        ("inference/nuts.py", {"nuts": 1, "posterior_summaries": 1, "compare": 1, "figure": 3}),
+        ("analysis/summary.py", {"posterior_summaries": 1}),
+        ("plots/posterior.py", {"figure": 3}),
+        ("inference/laplace.py", {"laplace": 1}),
+    ],
+)
+def test_editing_a_code_module_reruns_the_stages_that_import_it(tiny_run, module, expected):
+    # Snakemake compares checksums of small inputs: only a real edit counts, not a touch.
+    path = tiny_run.sources / "pipeline" / module
+    original = path.read_text()
+    path.write_text(original + "\n# an edit\n")
+    try:
+        assert tiny_run.planned_jobs() == expected | {"all": 1}
     finally:
-        module.write_text(original)
+        path.write_text(original)
     assert tiny_run.planned_jobs() == {}
 
 

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 import xarray as xr
 from matplotlib.figure import Figure
 
-from pipeline.plots import NU_LABEL, axes, dataset_title
+from pipeline.plots.common import NU_LABEL, axes, dataset_title
 
 NUMBERED_STEPS = 5  # the tutorial labels the first five steps of each trajectory
 

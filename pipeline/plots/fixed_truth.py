@@ -6,7 +6,7 @@ import numpy as np
 import xarray as xr
 from matplotlib.figure import Figure
 
-from pipeline.netcdf import PARAMS
+from pipeline.io.layouts import PARAMS
 
 POSTERIORS = ("laplace", "nuts", "svi")  # the methods with a posterior width
 STYLE = {

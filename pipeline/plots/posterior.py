@@ -10,8 +10,8 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from pipeline.netcdf import PARAMS
-from pipeline.plots import NU_LABEL, axes, dataset_title
+from pipeline.io.layouts import PARAMS
+from pipeline.plots.common import NU_LABEL, axes, dataset_title
 
 NUTS_COLOR, SVI_COLOR = "orange", "green"  # the tutorial's colours
 

@@ -15,7 +15,7 @@ from arviz.stats.ecdf_utils import ecdf_confidence_band
 from matplotlib.figure import Figure
 from scipy import stats
 
-from pipeline.calibration import coverage_curve, pit
+from pipeline.analysis.calibration import coverage_curve, pit
 
 COLORS = {"nuts": "orange", "svi": "green", "laplace": "C0"}
 LABELS = {"logN": "log N", "logbeta": "log beta", "sigmain": "sigmain", "loglik": "log p(y | θ)"}

@@ -7,9 +7,10 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from pipeline.forward import chi2_grid
-from pipeline.netcdf import new_dataset, provenance, write_dataset
-from pipeline.observation import Observation, read_observation
+from pipeline.io.files import new_dataset, write_dataset
+from pipeline.io.provenance import provenance
+from pipeline.physics.forward import chi2_grid
+from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
 
 

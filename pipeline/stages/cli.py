@@ -11,7 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from pipeline.netcdf import NetCDFInputError
+from pipeline.io.layouts import NetCDFInputError
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
 

@@ -6,15 +6,11 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.compare import compare
-from pipeline.netcdf import (
-    PARAMS,
-    new_dataset,
-    provenance,
-    read_inference,
-    replaced_atomically,
-    write_dataset,
-)
+from pipeline.analysis.compare import compare
+from pipeline.io.atomic import replaced_atomically
+from pipeline.io.files import new_dataset, read_inference, write_dataset
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
 from pipeline.stages import cli
 
 

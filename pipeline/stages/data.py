@@ -4,9 +4,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from pipeline.netcdf import new_dataset, provenance, write_dataset
-from pipeline.runtime import DTYPES, configure_jax
-from pipeline.simulate import LineSettings, noise_seed, simulate
+from pipeline.io.files import new_dataset, write_dataset
+from pipeline.io.provenance import provenance
+from pipeline.physics.simulate import LineSettings, noise_seed, simulate
+from pipeline.setup.runtime import DTYPES, configure_jax
 from pipeline.stages import cli
 
 

@@ -6,9 +6,9 @@ import importlib
 from collections.abc import Sequence
 from typing import Any
 
-from pipeline.figures import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
-from pipeline.netcdf import read
-from pipeline.plots import save
+from pipeline.io.files import read
+from pipeline.plots.common import save
+from pipeline.plots.registry import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
 from pipeline.stages import cli
 
 ALL_FIGURES = FIGURES | FIXED_TRUTH_FIGURES | SBC_FIGURES

@@ -5,8 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from pathlib import Path
 
-from pipeline.fixed_truth import Dataset, summarize
-from pipeline.netcdf import annotate, provenance, replaced_atomically, write_dataset
+from pipeline.analysis.fixed_truth import Dataset, summarize
+from pipeline.io.atomic import replaced_atomically
+from pipeline.io.files import annotate, write_dataset
+from pipeline.io.provenance import provenance
 from pipeline.stages import cli
 
 

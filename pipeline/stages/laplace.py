@@ -8,9 +8,12 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from pipeline.inference import Priors, central_interval, fit_laplace, start_point
-from pipeline.netcdf import PARAMS, new_dataset, provenance, read_dataset, write_dataset
-from pipeline.observation import Observation, read_observation
+from pipeline.inference.laplace import central_interval, fit_laplace, start_point
+from pipeline.inference.model import Priors
+from pipeline.io.files import new_dataset, read_dataset, write_dataset
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
+from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
 
 

@@ -8,9 +8,13 @@ from collections.abc import Sequence
 import jax
 import numpy as np
 
-from pipeline.inference import CHAIN_METHODS, NutsSettings, Priors, dataset_keys, fit_nuts
-from pipeline.netcdf import PARAMS, draws_group, observed_group, provenance, write_inference
-from pipeline.observation import Observation, read_observation
+from pipeline.inference.batching import dataset_keys
+from pipeline.inference.model import Priors
+from pipeline.inference.nuts import CHAIN_METHODS, NutsSettings, fit_nuts
+from pipeline.io.files import draws_group, observed_group, write_inference
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
+from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
 
 # numpyro's names of the sampler fields -> ArviZ's sample_stats names (as az.from_numpyro)

@@ -8,10 +8,11 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 
-from pipeline.forward import chi2, transmission
-from pipeline.netcdf import new_dataset, provenance, write_dataset
-from pipeline.observation import Observation, read_observation
-from pipeline.optimize import descend, steepest_descent
+from pipeline.inference.optimize import descend, steepest_descent
+from pipeline.io.files import new_dataset, write_dataset
+from pipeline.io.provenance import provenance
+from pipeline.physics.forward import chi2, transmission
+from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
 
 OPTIMIZERS = ("steepest_descent", "adam")

@@ -7,15 +7,13 @@ from collections.abc import Sequence
 import jax
 import numpy as np
 
-from pipeline import sbc
-from pipeline.inference import (
-    Batching,
-    Priors,
-    dataset_keys,
-    resolve_vmap_width,
-)
-from pipeline.netcdf import PARAMS, new_dataset, provenance, read_dataset, write_dataset
-from pipeline.runtime import configure_jax
+from pipeline.analysis import sbc
+from pipeline.inference.batching import Batching, dataset_keys, resolve_vmap_width
+from pipeline.inference.model import Priors
+from pipeline.io.files import new_dataset, read_dataset, write_dataset
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
+from pipeline.setup.runtime import configure_jax
 from pipeline.stages import cli
 from pipeline.stages import nuts as nuts_stage
 from pipeline.stages import svi as svi_stage

@@ -8,16 +8,12 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline import sbc
-from pipeline.calibration import calibration_rows
-from pipeline.netcdf import (
-    PARAMS,
-    new_dataset,
-    provenance,
-    read_dataset,
-    replaced_atomically,
-    write_dataset,
-)
+from pipeline.analysis import sbc
+from pipeline.analysis.calibration import calibration_rows, collect
+from pipeline.io.atomic import replaced_atomically
+from pipeline.io.files import new_dataset, read_dataset, write_dataset
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
 from pipeline.stages import cli
 
 
@@ -48,9 +44,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         blocks.setdefault(method, []).append(read_dataset(path, "sbc_fit"))
     data = [read_dataset(path, "sbc_data") for path in args.data]
     include = args.include_flagged
-    variables, failed = sbc.collect(
-        blocks, args.min_ess, args.max_r_hat, include, args.noise_strata
-    )
+    variables, failed = collect(blocks, args.min_ess, args.max_r_hat, include, args.noise_strata)
     indices = np.concatenate([d["dataset"].values for d in data])
     ds = new_dataset(
         "sbc_ranks",

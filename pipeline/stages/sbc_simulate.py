@@ -6,10 +6,12 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.inference import Priors
-from pipeline.netcdf import PARAMS, new_dataset, provenance, write_dataset
-from pipeline.runtime import configure_jax
-from pipeline.simulate import simulate_study
+from pipeline.analysis.sbc import simulate_study
+from pipeline.inference.model import Priors
+from pipeline.io.files import new_dataset, write_dataset
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
+from pipeline.setup.runtime import configure_jax
 from pipeline.stages import cli
 from pipeline.stages.data import add_line_arguments, line_settings
 

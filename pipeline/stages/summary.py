@@ -5,9 +5,9 @@ from __future__ import annotations
 import sys
 from collections.abc import Sequence
 
-from pipeline.netcdf import read_inference
+from pipeline.analysis.summary import Thresholds, flag, posterior_summary, write_csv
+from pipeline.io.files import read_inference
 from pipeline.stages import cli
-from pipeline.summary import Thresholds, flag, posterior_summary, write_csv
 
 
 def main(argv: Sequence[str] | None = None) -> None:

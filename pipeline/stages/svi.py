@@ -8,9 +8,13 @@ from collections.abc import Sequence
 import numpy as np
 import xarray as xr
 
-from pipeline.inference import Priors, SviSettings, dataset_keys, fit_svi
-from pipeline.netcdf import PARAMS, draws_group, observed_group, provenance, write_inference
-from pipeline.observation import Observation, read_observation
+from pipeline.inference.batching import dataset_keys
+from pipeline.inference.model import Priors
+from pipeline.inference.svi import SviSettings, fit_svi
+from pipeline.io.files import draws_group, observed_group, write_inference
+from pipeline.io.layouts import PARAMS
+from pipeline.io.provenance import provenance
+from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
 
 

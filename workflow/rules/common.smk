@@ -1,6 +1,6 @@
-from pipeline.figures import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
-from pipeline.imports import modules as stage_modules
-from pipeline.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
+from pipeline.plots.registry import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
+from pipeline.setup.imports import modules as stage_modules
+from pipeline.io.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
 # installed or not (e.g. in a conda environment). A fixed hash seed makes numpyro trace its
@@ -103,7 +103,7 @@ def sbc_threads(method):
 
 def code(stage, *dynamic):
     """The package modules a rule's stage runs, as inputs, so that editing one reruns the rule:
-    the stage and all it imports (pipeline.imports reads them from the source), and the
+    the stage and all it imports (pipeline.setup.imports reads them from the source), and the
     modules it imports by name at run time (`dynamic`, e.g. a figure's plots module)."""
     needed = set(stage_modules(stage.replace("/", "."))) | set().union(
         *(stage_modules(m.replace("/", ".")) for m in dynamic)

@@ -14,6 +14,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from pipeline.io.layouts import PARAMS
+
 # |z| beyond which a statistic of the ranks counts as a departure from uniformity
 Z_LIMIT = 3.0
 # p-value of the chi-square test of the rank histogram below which its shape is not uniform
@@ -154,3 +156,70 @@ def _statistics(r, fits, quantity, counted, num_draws, levels, bins) -> dict:
         "n_gross": int((np.abs(z) > GROSS_Z).sum()) if len(z) else 0,
         "verdict": verdict(location, spread, pvalue),
     }
+
+
+def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str]:
+    """Per dataset of one method's fits, the checks it failed ('' when none): divergences, ESS
+    below min_ess or R-hat above max_r_hat (NUTS), Newton not converged (Laplace)."""
+    problems = [[] for _ in range(fits.sizes["dataset"])]
+    for i in range(fits.sizes["dataset"]):
+        fit = fits.isel(dataset=i)
+        if fit["divergences"] > 0:
+            problems[i].append(f"{int(fit['divergences'])} divergences")
+        # NaN statistics (a NUTS fit with too few draws) fail; NaN where the method has none
+        nuts = bool(np.isfinite(fit["divergences"]))
+        for ess in ("ess_bulk", "ess_tail"):
+            if nuts and not (fit[ess] >= min_ess).all():
+                problems[i].append(f"{ess} {float(fit[ess].min()):.0f} < {min_ess:g}")
+        if nuts and not (fit["r_hat"] <= max_r_hat).all():
+            problems[i].append(f"r_hat {float(fit['r_hat'].max()):.3f} > {max_r_hat}")
+        if fit["converged"] == 0:
+            problems[i].append(f"Newton not converged in {int(fit['iterations'])} iterations")
+    return ["; ".join(p) for p in problems]
+
+
+def collect(
+    blocks: dict[str, list[xr.Dataset]],
+    min_ess: float,
+    max_r_hat: float,
+    include_flagged: bool,
+    noise_strata: int,
+) -> tuple[dict, list[dict]]:
+    """Every method's block files joined along the dataset axis, as the variables of ranks.nc,
+    and a row per fit that failed its checks or gave NaN (method, dataset, problem)."""
+    methods = list(blocks)
+    joined = {m: xr.concat(blocks[m], dim="dataset") for m in methods}
+    first = joined[methods[0]]
+    failed, flagged, used = [], [], []
+    for method in methods:
+        fits = joined[method]
+        problems = fit_problems(fits, min_ess, max_r_hat)
+        nan = ~np.isfinite(fits["rank"].values).all(axis=1)
+        for index, problem, is_nan in zip(fits["dataset"].values, problems, nan, strict=True):
+            if problem or is_nan:
+                failed.append({"inference": method, "dataset": int(index),
+                               "problem": "NaN in the fit" if is_nan else problem})  # fmt: skip
+        flags = np.array([bool(p) for p in problems])
+        flagged.append(flags)
+        used.append(~nan & (include_flagged | ~flags))
+    stack = {name: np.stack([joined[m][name].values for m in methods]) for name in
+             ("rank", "mean", "sd", "ess_bulk", "r_hat", "divergences", "converged")}  # fmt: skip
+    truth = first["truth"].values
+    seconds = {
+        m: sum(b.attrs["run_seconds"] for b in blocks[m]) / joined[m].sizes["dataset"]
+        for m in methods
+    }
+    variables = {
+        "truth": truth,
+        "stratum": strata(truth[:, PARAMS.index("sigmain")], noise_strata),
+        **stack,
+        "z": (stack["mean"] - truth) / stack["sd"],
+        "flagged": np.stack(flagged).astype(int),
+        "used": np.stack(used).astype(int),
+        "thin": np.array([blocks[m][0].attrs["thin"] for m in methods]),
+        "seconds_per_dataset": np.array([seconds[m] for m in methods]),
+        "compile_seconds": np.array(
+            [sum(b.attrs["compile_seconds"] for b in blocks[m]) for m in methods]
+        ),
+    }
+    return variables, failed

@@ -16,9 +16,10 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pipeline.calibration import wilson
-from pipeline.netcdf import PARAMS, NetCDFInputError, read_dataset, read_table
-from pipeline.paths import dataset_dir
+from pipeline.analysis.calibration import wilson
+from pipeline.io.files import read_dataset, read_table
+from pipeline.io.layouts import PARAMS, NetCDFInputError
+from pipeline.io.paths import dataset_dir
 
 # the inference methods compared (named "inference", not "method", which is a keyword of .sel())
 METHODS = ("adam", "laplace", "nuts", "svi")

@@ -12,7 +12,7 @@ from typing import NamedTuple
 import jax
 import jax.numpy as jnp
 
-from pipeline.voigt import voigt_profile
+from pipeline.physics.voigt import voigt_profile
 
 
 class Line(NamedTuple):

@@ -10,11 +10,10 @@ from __future__ import annotations
 
 from typing import NamedTuple
 
-import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pipeline.forward import Line, cross_section, transmission
+from pipeline.physics.forward import Line, cross_section, transmission
 
 
 class LineSettings(NamedTuple):
@@ -64,48 +63,4 @@ def simulate(
         "cross_section": np.asarray(cross_section(line, 10.0**logbeta)),
         "f_true": f_true,
         "f_obs": f_true + gaussian_noise(sigma_noise, seed, settings.n_points, dtype),
-    }
-
-
-# Streams of a study's own random numbers, so that no two uses share a key
-PRIOR_STREAM, DRAWS_STREAM = 1, 2
-
-
-def study_keys(study_seed: int, stream: int, indices: np.ndarray) -> np.ndarray:
-    """One raw PRNG key per dataset index, from the study seed and the stream."""
-    base = jax.random.fold_in(jax.random.PRNGKey(study_seed), stream)
-    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(indices)))
-
-
-def study_noise_seed(study_seed: int, index: int) -> int:
-    """The RandomState seed of a study dataset's noise, derived from the study seed."""
-    return int(np.random.SeedSequence([int(study_seed), int(index)]).generate_state(1)[0])
-
-
-def simulate_study(
-    settings: LineSettings, priors, study_seed: int, indices: np.ndarray, dtype: str
-) -> dict[str, np.ndarray]:
-    """Datasets of a calibration study: truths (logN, logbeta, sigmain) drawn from the model's
-    prior, the noise of each from its own seed. Arrays with a leading dataset axis."""
-    from numpyro.infer import Predictive
-
-    from pipeline.inference import model  # the prior is the model's own
-
-    line = settings.line(dtype)
-    params = ("logN", "logbeta", "sigmain")
-    draw = Predictive(model, num_samples=1, return_sites=list(params))
-    keys = study_keys(study_seed, PRIOR_STREAM, indices)
-    truths = jax.jit(jax.vmap(lambda k: draw(k, line, priors)))(keys)
-    truth = np.stack([np.asarray(truths[p])[:, 0] for p in params], axis=1)
-    f_true = np.asarray(jax.jit(jax.vmap(lambda t: transmission(line, t[0], t[1])))(truth))
-    seeds = np.array([study_noise_seed(study_seed, i) for i in indices], dtype=np.uint32)
-    noise = [
-        gaussian_noise(t[2], s, settings.n_points, dtype) for t, s in zip(truth, seeds, strict=True)
-    ]
-    return {
-        "nu": np.asarray(line.nu),
-        "truth": truth,
-        "noise_seed": seeds,
-        "f_true": f_true,
-        "f_obs": f_true + np.stack(noise),
     }

@@ -1,5 +1,6 @@
-"""Simulation-based calibration: each method's fits of a block of study datasets, reduced to
-the rank of each truth among L posterior draws (Talts et al. 2018).
+"""Simulation-based calibration: a study's datasets (truths drawn from the model's prior),
+each method's fits of a block of them, reduced to the rank of each truth among L posterior
+draws (Talts et al. 2018).
 
 Under a calibrated method the rank of the truth among L independent posterior draws is
 uniform on 0..L, for every parameter and for any function of parameters and data; the
@@ -15,25 +16,60 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import xarray as xr
+from numpyro.infer import Predictive
 
-from pipeline.forward import Line, chi2
-from pipeline.inference import (
-    Batching,
-    NutsSettings,
-    Priors,
-    SviSettings,
-    fit_laplace,
-    fit_nuts,
-    fit_svi,
-    log_likelihood,
-    start_point,
-)
-from pipeline.netcdf import PARAMS
-from pipeline.optimize import descend
-from pipeline.simulate import DRAWS_STREAM, study_keys
+from pipeline.inference.batching import Batching
+from pipeline.inference.laplace import fit_laplace, start_point
+from pipeline.inference.model import Priors, log_likelihood, model
+from pipeline.inference.nuts import NutsSettings, fit_nuts
+from pipeline.inference.optimize import descend
+from pipeline.inference.svi import SviSettings, fit_svi
+from pipeline.io.layouts import PARAMS
+from pipeline.physics.forward import Line, chi2, transmission
+from pipeline.physics.simulate import LineSettings, gaussian_noise
+
+# Streams of a study's own random numbers (truths, Laplace draws, tie-breaking), so that no two
+# uses share a key
+PRIOR_STREAM, DRAWS_STREAM, TIES_STREAM = 1, 2, 3
+
+
+def study_keys(study_seed: int, stream: int, indices: np.ndarray) -> np.ndarray:
+    """One raw PRNG key per dataset index, from the study seed and the stream."""
+    base = jax.random.fold_in(jax.random.PRNGKey(study_seed), stream)
+    return np.asarray(jax.vmap(lambda i: jax.random.fold_in(base, i))(jnp.asarray(indices)))
+
+
+def study_noise_seed(study_seed: int, index: int) -> int:
+    """The RandomState seed of a study dataset's noise, derived from the study seed."""
+    return int(np.random.SeedSequence([int(study_seed), int(index)]).generate_state(1)[0])
+
+
+def simulate_study(
+    settings: LineSettings, priors, study_seed: int, indices: np.ndarray, dtype: str
+) -> dict[str, np.ndarray]:
+    """Datasets of a calibration study: truths (logN, logbeta, sigmain) drawn from the model's
+    prior, the noise of each from its own seed. Arrays with a leading dataset axis."""
+    line = settings.line(dtype)
+    params = ("logN", "logbeta", "sigmain")
+    draw = Predictive(model, num_samples=1, return_sites=list(params))
+    keys = study_keys(study_seed, PRIOR_STREAM, indices)
+    truths = jax.jit(jax.vmap(lambda k: draw(k, line, priors)))(keys)
+    truth = np.stack([np.asarray(truths[p])[:, 0] for p in params], axis=1)
+    f_true = np.asarray(jax.jit(jax.vmap(lambda t: transmission(line, t[0], t[1])))(truth))
+    seeds = np.array([study_noise_seed(study_seed, i) for i in indices], dtype=np.uint32)
+    noise = [
+        gaussian_noise(t[2], s, settings.n_points, dtype) for t, s in zip(truth, seeds, strict=True)
+    ]
+    return {
+        "nu": np.asarray(line.nu),
+        "truth": truth,
+        "noise_seed": seeds,
+        "f_true": f_true,
+        "f_obs": f_true + np.stack(noise),
+    }
+
 
 QUANTITIES = (*PARAMS, "loglik")  # what is ranked: the parameters and the test quantity
-TIES_STREAM = 3  # the study seed's stream of tie-breaking numbers (see pipeline.simulate)
 METHODS = ("nuts", "svi", "laplace")
 # what a block file records of each fit, NaN where the method has no such thing
 PER_PARAM = ("ess_bulk", "ess_tail", "r_hat")
@@ -88,7 +124,7 @@ def nuts_block(
     batching: Batching,
 ) -> BlockFit:
     """NUTS on every dataset of a block; chains pooled, thinned to num_draws."""
-    from pipeline.summary import convergence  # ArviZ, only in the jobs that summarise
+    from pipeline.analysis.summary import convergence  # ArviZ, only in the jobs that summarise
 
     fit, seconds = fit_nuts(line, priors, ys, keys, settings, batching)
     per_chain = stack_params(fit)  # (dataset, chain, draw, param)
@@ -219,72 +255,3 @@ def block_line(block: xr.Dataset) -> Line:
         gamma=float(block["gamma"]),
         line_strength=float(block["line_strength"]),
     )
-
-
-def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str]:
-    """Per dataset of one method's fits, the checks it failed ('' when none): divergences, ESS
-    below min_ess or R-hat above max_r_hat (NUTS), Newton not converged (Laplace)."""
-    problems = [[] for _ in range(fits.sizes["dataset"])]
-    for i in range(fits.sizes["dataset"]):
-        fit = fits.isel(dataset=i)
-        if fit["divergences"] > 0:
-            problems[i].append(f"{int(fit['divergences'])} divergences")
-        # NaN statistics (a NUTS fit with too few draws) fail; NaN where the method has none
-        nuts = bool(np.isfinite(fit["divergences"]))
-        for ess in ("ess_bulk", "ess_tail"):
-            if nuts and not (fit[ess] >= min_ess).all():
-                problems[i].append(f"{ess} {float(fit[ess].min()):.0f} < {min_ess:g}")
-        if nuts and not (fit["r_hat"] <= max_r_hat).all():
-            problems[i].append(f"r_hat {float(fit['r_hat'].max()):.3f} > {max_r_hat}")
-        if fit["converged"] == 0:
-            problems[i].append(f"Newton not converged in {int(fit['iterations'])} iterations")
-    return ["; ".join(p) for p in problems]
-
-
-def collect(
-    blocks: dict[str, list[xr.Dataset]],
-    min_ess: float,
-    max_r_hat: float,
-    include_flagged: bool,
-    noise_strata: int,
-) -> tuple[dict, list[dict]]:
-    """Every method's block files joined along the dataset axis, as the variables of ranks.nc,
-    and a row per fit that failed its checks or gave NaN (method, dataset, problem)."""
-    from pipeline.calibration import strata
-
-    methods = list(blocks)
-    joined = {m: xr.concat(blocks[m], dim="dataset") for m in methods}
-    first = joined[methods[0]]
-    failed, flagged, used = [], [], []
-    for method in methods:
-        fits = joined[method]
-        problems = fit_problems(fits, min_ess, max_r_hat)
-        nan = ~np.isfinite(fits["rank"].values).all(axis=1)
-        for index, problem, is_nan in zip(fits["dataset"].values, problems, nan, strict=True):
-            if problem or is_nan:
-                failed.append({"inference": method, "dataset": int(index),
-                               "problem": "NaN in the fit" if is_nan else problem})  # fmt: skip
-        flags = np.array([bool(p) for p in problems])
-        flagged.append(flags)
-        used.append(~nan & (include_flagged | ~flags))
-    stack = {name: np.stack([joined[m][name].values for m in methods]) for name in
-             ("rank", "mean", "sd", "ess_bulk", "r_hat", "divergences", "converged")}  # fmt: skip
-    truth = first["truth"].values
-    seconds = {
-        m: sum(b.attrs["run_seconds"] for b in blocks[m]) / joined[m].sizes["dataset"]
-        for m in methods
-    }
-    variables = {
-        "truth": truth,
-        "stratum": strata(truth[:, PARAMS.index("sigmain")], noise_strata),
-        **stack,
-        "z": (stack["mean"] - truth) / stack["sd"],
-        "flagged": np.stack(flagged).astype(int),
-        "used": np.stack(used).astype(int),
-        "thin": np.array([blocks[m][0].attrs["thin"] for m in methods]),
-        "seconds_per_dataset": np.array([seconds[m] for m in methods]),
-        "compile_seconds": np.array(
-            [sum(b.attrs["compile_seconds"] for b in blocks[m]) for m in methods]
-        ),
-    }
-    return variables, failed

@@ -9,7 +9,8 @@ import numpy as np
 import pandas as pd
 import xarray as xr
 
-from pipeline.netcdf import PARAMS, replaced_atomically
+from pipeline.io.atomic import replaced_atomically
+from pipeline.io.layouts import PARAMS
 
 # ArviZ 0.23 logs through its own logger object: drop its one-chain R-hat shape warning, since
 # posterior_summary computes split R-hat for a single chain instead.

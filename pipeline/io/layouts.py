@@ -1,25 +1,13 @@
-"""The NetCDF files the stages exchange: layouts (declared once, here), writing, checked reading.
-
-Every stage writes through :func:`write_dataset`, which checks the dataset against its layout and
-replaces the output atomically, so an interrupted job never leaves a half-written file. Every
-stage reads through :func:`read_dataset`, which names the file and the missing or malformed item.
-The README's table of layouts is generated from :data:`LAYOUTS` (``python -m pipeline.netcdf``).
-"""
+"""The files the stages exchange, declared once: every NetCDF layout (coordinates, variables,
+units, meanings) and the checks a file must pass when it is written and when it is read."""
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from importlib import metadata
-from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pandas as pd
 import xarray as xr
 
 # The model's parameters, and their units in every layout that stores them.
@@ -34,16 +22,6 @@ LONG_NAMES = {
     "logbeta": "log10 of the Gaussian standard deviation beta",
     "sigmain": "noise standard deviation, in transmission units",
 }
-PROVENANCE_PACKAGES = (
-    "diffspec",
-    "jax",
-    "jaxlib",
-    "numpyro",
-    "optax",
-    "numpy",
-    "xarray",
-    "netCDF4",
-)
 
 
 class NetCDFInputError(ValueError):
@@ -438,65 +416,6 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
 }
 
 
-def draws_group(
-    draws: Mapping[str, np.ndarray], nu: np.ndarray | None = None, attrs: Mapping | None = None
-) -> xr.Dataset:
-    """Arrays with leading (chain, draw) axes (then nu, for y) as one ArviZ InferenceData
-    group; parameters get their units and long names."""
-    first = next(iter(draws.values()))
-    coords = {"chain": np.arange(first.shape[0]), "draw": np.arange(first.shape[1])}
-    variables = {}
-    for name, values in draws.items():
-        dims = ("chain", "draw", *(["nu"] if values.ndim == 3 else []))
-        meta = {"units": UNITS[name], "long_name": LONG_NAMES[name]} if name in UNITS else {}
-        variables[name] = xr.Variable(dims, np.asarray(values), attrs=meta)
-    if nu is not None:
-        coords["nu"] = nu
-    return xr.Dataset(variables, coords=coords, attrs=dict(attrs or {}))
-
-
-def observed_group(y: np.ndarray, nu: np.ndarray) -> xr.Dataset:
-    """The observed flux as ArviZ's observed_data group."""
-    return xr.Dataset({"y": ("nu", np.asarray(y))}, coords={"nu": np.asarray(nu)})
-
-
-def write_inference(groups: Mapping[str, xr.Dataset], path: str | os.PathLike, kind: str) -> None:
-    """Check the InferenceData groups against layout `kind` and write them to `path`, one
-    NetCDF group each as ArviZ does (az.from_netcdf reads the file), atomically. Writing
-    needs no ArviZ, so the sampling stages don't import it."""
-    _check_inference(groups, list(groups), kind, source=f"output {path}")
-    with replaced_atomically(path) as tmp:
-        for i, (name, group) in enumerate(groups.items()):
-            group.to_netcdf(tmp, mode="a" if i else "w", group=name, engine="netcdf4")
-
-
-def read_inference(path: str | os.PathLike, kind: str) -> Any:
-    """Open an ArviZ NetCDF file into memory and check it follows layout `kind`."""
-    import arviz as az  # only stages that read posteriors pay for importing ArviZ
-
-    path = Path(path)
-    expected = INFERENCE_LAYOUTS[kind].filename
-    if not path.is_file():
-        raise NetCDFInputError(f"input {path} ({expected}) does not exist")
-    try:
-        idata = az.from_netcdf(path, engine="netcdf4")
-        idata.load()
-    except (OSError, ValueError, RuntimeError, KeyError) as err:
-        raise NetCDFInputError(
-            f"input {path} ({expected}) is not a readable NetCDF file: {err}"
-        ) from err
-    _check_inference(idata, idata.groups(), kind, source=f"input {path}")
-    return idata
-
-
-def read(path: str | os.PathLike, kind: str) -> Any:
-    """Read any stage file by layout name: an xarray Dataset, or InferenceData for nuts/svi."""
-    if kind in INFERENCE_LAYOUTS:
-        return read_inference(path, kind)
-    return read_dataset(path, kind)
-
-
-# the groups of an InferenceData file whose values must be finite: draws and data
 FINITE_GROUPS = ("posterior", "observed_data")
 
 
@@ -517,49 +436,6 @@ def _check_inference(idata: Any, groups: list[str], kind: str, source: str) -> N
             f"{source} is not a valid {layout.filename} ({layout.description}): "
             + "; ".join(problems)
         )
-
-
-def provenance(
-    stage: str, settings: Mapping[str, Any], inputs: Mapping[str, str]
-) -> dict[str, str]:
-    """Global attributes: the stage, the settings it used, its inputs and package versions."""
-    versions = {}
-    for package in PROVENANCE_PACKAGES:
-        try:
-            versions[package] = metadata.version(package)
-        except metadata.PackageNotFoundError:
-            versions[package] = "not installed"
-    return {
-        "stage": stage,
-        "settings": json.dumps(settings, sort_keys=True),
-        "inputs": json.dumps(dict(inputs), sort_keys=True),
-        "versions": json.dumps(versions, sort_keys=True),
-        "Conventions": "CF-1.10",
-    }
-
-
-def new_dataset(
-    kind: str,
-    coords: Mapping[str, Any],
-    data_vars: Mapping[str, Any],
-    attrs: Mapping[str, Any],
-) -> xr.Dataset:
-    """Build a dataset of layout `kind` from plain arrays, attaching units and long names."""
-    layout = LAYOUTS[kind]
-
-    def variable(name: str, spec: Var, values: Any) -> xr.Variable:
-        meta = {"long_name": spec.long_name}
-        if spec.units:
-            meta["units"] = spec.units
-        return xr.Variable(spec.dims, np.asarray(values), attrs=meta)
-
-    ds = xr.Dataset(
-        data_vars={n: variable(n, layout.data_vars[n], v) for n, v in data_vars.items()},
-        coords={n: variable(n, layout.coords[n], v) for n, v in coords.items()},
-        attrs=dict(attrs),
-    )
-    check_layout(ds, kind, source=f"new {layout.filename}")
-    return ds
 
 
 def check_layout(ds: xr.Dataset, kind: str, source: str) -> None:
@@ -594,118 +470,3 @@ def _first_non_finite(variable: xr.DataArray) -> str:
         return ""
     where = ", ".join(f"{d}={i}" for d, i in zip(variable.dims, bad[0], strict=True)) or "scalar"
     return f"{where} ({values[tuple(bad[0])]})"
-
-
-@contextmanager
-def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
-    """Yield a temporary path beside `path`; rename it to `path` on success, delete it on failure.
-
-    An interrupted job thus never leaves a half-written output for Snakemake to mistake as done.
-    Temporary files that a killed job left for the same output are removed first (a job that
-    writes an output is its only writer), and the output gets the user's umask, not mkstemp's
-    private mode 0600.
-    """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    prefix = f".{path.stem}.tmp-"
-    for stale in path.parent.glob(f"{prefix}*{path.suffix}"):
-        stale.unlink(missing_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=prefix, suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        yield Path(tmp)
-        os.chmod(tmp, 0o666 & ~_umask())
-        os.replace(tmp, path)
-    finally:
-        Path(tmp).unlink(missing_ok=True)
-
-
-def _umask() -> int:
-    mask = os.umask(0)
-    os.umask(mask)
-    return mask
-
-
-def annotate(ds: xr.Dataset, kind: str) -> xr.Dataset:
-    """Attach the units and long names of layout `kind` to an existing dataset, and check it."""
-    layout = LAYOUTS[kind]
-    for name, spec in {**layout.coords, **layout.data_vars}.items():
-        if name in ds.variables:
-            ds[name].attrs.update(
-                {"long_name": spec.long_name} | ({"units": spec.units} if spec.units else {})
-            )
-    check_layout(ds, kind, source=f"new {layout.filename}")
-    return ds
-
-
-def write_dataset(ds: xr.Dataset, path: str | os.PathLike, kind: str) -> None:
-    """Check `ds` against layout `kind` and write it to `path` atomically."""
-    check_layout(ds, kind, source=f"output {path}")
-    with replaced_atomically(path) as tmp:
-        ds.to_netcdf(tmp, engine="netcdf4")
-
-
-def read_dataset(path: str | os.PathLike, kind: str) -> xr.Dataset:
-    """Open the NetCDF file at `path`, load it into memory and check it follows layout `kind`."""
-    path = Path(path)
-    expected = LAYOUTS[kind].filename
-    if not path.is_file():
-        raise NetCDFInputError(f"input {path} ({expected}) does not exist")
-    try:
-        with xr.open_dataset(path, engine="netcdf4") as ds:
-            loaded = ds.load()
-    except (OSError, ValueError, RuntimeError) as err:
-        raise NetCDFInputError(
-            f"input {path} ({expected}) is not a readable NetCDF file: {err}"
-        ) from err
-    check_layout(loaded, kind, source=f"input {path}")
-    return loaded
-
-
-def read_table(
-    path: str | os.PathLike, what: str, columns: tuple[str, ...], sep: str = ","
-) -> pd.DataFrame:
-    """A CSV (or TSV) input with at least `columns` and one row; a missing, unreadable,
-    truncated or malformed file is a NetCDFInputError naming it, not a traceback."""
-    path = Path(path)
-    if not path.is_file():
-        raise NetCDFInputError(f"input {path} ({what}) does not exist")
-    try:
-        table = pd.read_csv(path, sep=sep)
-    except (OSError, ValueError, pd.errors.ParserError) as err:
-        raise NetCDFInputError(f"input {path} ({what}) is not a readable table: {err}") from err
-    missing = [c for c in columns if c not in table.columns]
-    if missing or table.empty:
-        found = "no rows" if not missing else f"no column {', '.join(map(repr, missing))}"
-        raise NetCDFInputError(f"input {path} ({what}) is malformed: {found}")
-    return table
-
-
-def layouts_markdown() -> str:
-    """The README's table of every file layout, generated from LAYOUTS."""
-    lines = []
-    for layout in LAYOUTS.values():
-        lines += [f"#### `{layout.filename}`", "", layout.description, ""]
-        lines += ["| name | kind | dims | units | meaning |", "|---|---|---|---|---|"]
-        for group, specs in (("coord", layout.coords), ("var", layout.data_vars)):
-            for name, spec in specs.items():
-                dims = ", ".join(spec.dims) or "scalar"
-                lines.append(
-                    f"| `{name}` | {group} | {dims} | {spec.units or '-'} | {spec.long_name} |"
-                )
-        for name, meaning in layout.attrs.items():
-            lines.append(f"| `{name}` | attribute | - | - | {meaning} |")
-        lines.append("")
-    for layout in INFERENCE_LAYOUTS.values():
-        lines += [f"#### `{layout.filename}`", "", layout.description, ""]
-        lines += ["| group | variable | meaning |", "|---|---|---|"]
-        for group, variables in layout.groups.items():
-            lines += [
-                f"| `{group}` | `{name}` | {meaning} |" for name, meaning in variables.items()
-            ]
-        lines.append("")
-    return "\n".join(lines)
-
-
-if __name__ == "__main__":
-    print(layouts_markdown())

@@ -8,9 +8,9 @@ import jax
 import jax.numpy as jnp
 import xarray as xr
 
-from pipeline.forward import Line
-from pipeline.netcdf import read_dataset
-from pipeline.runtime import configure_jax
+from pipeline.io.files import read_dataset
+from pipeline.physics.forward import Line
+from pipeline.setup.runtime import configure_jax
 
 
 class Observation(NamedTuple):

@@ -9,7 +9,7 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.stats import wasserstein_distance
 
-from pipeline.netcdf import PARAMS
+from pipeline.io.layouts import PARAMS
 
 
 def draws(idata: Any) -> np.ndarray:

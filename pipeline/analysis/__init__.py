@@ -1,0 +1,1 @@
+"""Analysis: posterior summaries, comparisons, and the studies across datasets."""

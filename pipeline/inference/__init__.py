@@ -1,0 +1,1 @@
+"""Inference: the model, and one module per method, each a batched fit (see batching)."""

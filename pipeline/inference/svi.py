@@ -1,0 +1,65 @@
+"""SVI (numpyro, AutoMultivariateNormal guide) on a batch of datasets, then guide draws."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import jax
+import numpy as np
+import numpyro
+from numpyro.infer import SVI, Predictive, Trace_ELBO
+from numpyro.infer.autoguide import AutoMultivariateNormal
+
+from pipeline.inference.batching import ONE_DATASET, Batching, run_batched
+from pipeline.inference.model import Priors, model
+from pipeline.io.layouts import PARAMS
+from pipeline.physics.forward import Line
+
+
+class SviSettings(NamedTuple):
+    """numpyro SVI with an AutoMultivariateNormal guide: steps, Adam's rate, guide draws."""
+
+    num_steps: int
+    learning_rate: float
+    num_draws: int
+
+
+def fit_svi(
+    line: Line,
+    priors: Priors,
+    ys: np.ndarray,
+    keys: np.ndarray,
+    settings: SviSettings,
+    batching: Batching = ONE_DATASET,
+    predictive: bool = False,
+) -> tuple[dict[str, np.ndarray], dict[str, float]]:
+    """SVI (AutoMultivariateNormal guide, Adam, Trace_ELBO) on each dataset, then guide draws.
+
+    Returns arrays with a leading dataset axis: `loss` (step), the guide's `auto_loc` and
+    `auto_scale_tril`, the parameters' draws (draw) and, with `predictive`, `y` (draw, nu).
+    Keys are split as in the tutorial: (draws, optimisation) = split(key).
+    """
+
+    def fit_one(item, line, priors):
+        key, y = item
+        draw_key, run_key = jax.random.split(key)
+        guide = AutoMultivariateNormal(model)
+        svi = SVI(model, guide, numpyro.optim.Adam(settings.learning_rate), Trace_ELBO())
+        state = svi.init(run_key, line, priors, y)
+        # the same updates as numpyro's svi.run, without its progress bar's host callbacks
+        state, losses = jax.lax.scan(
+            lambda state, _: svi.update(state, line, priors, y), state, length=settings.num_steps
+        )
+        params = svi.get_params(state)
+        draws = Predictive(
+            model, guide=guide, params=params, num_samples=settings.num_draws,
+            return_sites=list(PARAMS),
+        )(draw_key, line, priors)  # fmt: skip
+        out = {"loss": losses, **params, **draws}
+        if predictive:
+            out["y"] = Predictive(model, posterior_samples=draws, return_sites=["y"])(
+                draw_key, line, priors
+            )["y"]
+        return out
+
+    return run_batched(fit_one, (keys, ys), (line, priors), batching, "SVI")

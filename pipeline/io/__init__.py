@@ -1,0 +1,1 @@
+"""Input and output: file layouts, checked reading and atomic writing, provenance, paths."""

@@ -1,0 +1,1 @@
+"""Physics: the Voigt profile, the forward model of the line, and the synthetic data."""
