@@ -161,3 +161,35 @@ def test_a_corrupt_table_of_a_dataset_is_named(sweep, tmp_path, name, content, m
     with pytest.raises(NetCDFInputError, match=message) as err:
         dataset_rows(root, Dataset(0.05, 1))
     assert str(path) in str(err.value)
+
+
+def test_the_summary_is_the_same_from_another_process(sweep, tmp_path):
+    import subprocess
+    import sys
+
+    import xarray as xr
+
+    datasets = [f"{noise}:{seed}" for noise in (0.05, 0.2) for seed in (1, 2)]
+    outs = []
+    for run in ("a", "b"):
+        out = tmp_path / run
+        cmd = [
+            sys.executable,
+            "-m",
+            "pipeline.stages.fixed_truth",
+            "--datasets",
+            *datasets,
+            "--root",
+            str(sweep.path),
+            "--out",
+            str(out / "summary.nc"),
+            "--csv",
+            str(out / "summary.csv"),
+            "--calibration-csv",
+            str(out / "cal.csv"),
+        ]
+        subprocess.run(cmd, check=True, capture_output=True)  # fmt: skip
+        outs.append(out)
+    with xr.open_dataset(outs[0] / "summary.nc") as a, xr.open_dataset(outs[1] / "summary.nc") as b:
+        xr.testing.assert_identical(a.load(), b.load())
+    assert (outs[0] / "cal.csv").read_text() == (outs[1] / "cal.csv").read_text()

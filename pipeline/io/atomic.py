@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import os
+import shutil
 import tempfile
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
+
+
+class OutputError(OSError):
+    """An output could not be written (the message names it and, if so, a full disk)."""
 
 
 @contextmanager
@@ -29,6 +34,11 @@ def replaced_atomically(path: str | os.PathLike) -> Iterator[Path]:
         yield Path(tmp)
         os.chmod(tmp, 0o666 & ~_umask())
         os.replace(tmp, path)
+    except (OSError, RuntimeError) as err:  # netCDF4 reports a full disk as a RuntimeError
+        Path(tmp).unlink(missing_ok=True)
+        free = shutil.disk_usage(path.parent).free
+        full = f"; no space left on its device ({free} bytes free)" if free < 2**20 else ""
+        raise OutputError(f"could not write {path}: {err}{full}") from err
     finally:
         Path(tmp).unlink(missing_ok=True)
 

@@ -11,6 +11,7 @@ import time
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
+from pipeline.io.atomic import OutputError
 from pipeline.io.layouts import NetCDFInputError
 
 CONFIG = Path(__file__).resolve().parents[2] / "config" / "config.yaml"
@@ -61,12 +62,13 @@ def positive_float(text: str) -> float:
 
 
 def run(main: Callable[[Sequence[str] | None], None], argv: Sequence[str] | None = None) -> None:
-    """A stage's process entry point: run main, turn a bad input file into a one-line error
-    and exit status 1, and on success end the process at once (fast_exit)."""
+    """A stage's process entry point: run main, turn a bad input file or an output that could
+    not be written into a one-line error and exit status 1, and on success end the process at
+    once (fast_exit)."""
     start = time.perf_counter()
     try:
         main(argv)
-    except NetCDFInputError as err:
+    except (NetCDFInputError, OutputError) as err:
         print(f"error: {err}", file=sys.stderr)
         raise SystemExit(1) from None
     print(f"done in {time.perf_counter() - start:.2f} s", file=sys.stderr)
