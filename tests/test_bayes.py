@@ -198,3 +198,22 @@ def test_energy_distance_separates_distributions():
     rng = np.random.default_rng(3)
     x, y = rng.normal(size=(800, 2)), rng.normal(size=(800, 2))
     assert energy_distance(x, y) < 0.15 < energy_distance(x, y + jnp.array([1.0, 0.0]))
+
+
+def test_svi_is_flagged_while_its_loss_still_falls():
+    from pipeline.analysis.summary import flag_svi
+
+    rng = np.random.default_rng(4)
+    table = posterior_summary(_idata(rng.normal(size=(1, 500))), 0.9)
+    flat = -840 + rng.normal(0, 0.75, 10_000)  # the tutorial's last steps: noise, no trend
+    assert (flag_svi(table, flat)["flags"] == "").all()
+    falling = flat + np.linspace(20, 0, 10_000)  # still 2 nats a tenth
+    flagged = flag_svi(table, falling)
+    assert flagged["flags"].str.startswith("loss not settled").all()
+    assert flagged["loss_drop"].iloc[0] == pytest.approx(2.0, abs=0.1)
+
+
+def test_a_nan_statistic_is_flagged_not_passed():
+    stuck = np.zeros((1, 8))  # a constant chain: ESS and R-hat cannot be computed
+    table = flag(posterior_summary(_idata(stuck), 0.9), 0, THRESHOLDS)
+    assert table["flags"].str.contains("r_hat").all()

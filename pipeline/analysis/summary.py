@@ -87,6 +87,31 @@ def flag(table: pd.DataFrame, divergences: int, thresholds: Thresholds) -> pd.Da
     return table.assign(divergences=divergences, flags=flags)
 
 
+# SVI's loss has settled when the mean of its last tenth of steps lies less than this many nats
+# below the tenth before (and than 4 standard errors of that difference: the ELBO is noisy)
+SETTLED_NATS = 0.5
+
+
+def loss_drop(losses: np.ndarray) -> tuple[float, float]:
+    """How much the mean loss of the last tenth of the steps lies below the tenth before, in
+    nats, and the standard error of that difference (the steps' losses are independent draws)."""
+    n = max(len(losses) // 10, 1)
+    last, before = losses[-n:], losses[-2 * n : -n]
+    se = np.sqrt(last.var(ddof=1) / n + before.var(ddof=1) / n) if n > 1 else np.nan
+    return float(before.mean() - last.mean()), float(se)
+
+
+def flag_svi(table: pd.DataFrame, losses: np.ndarray) -> pd.DataFrame:
+    """Add `loss_drop` (nats) and `flags` to an SVI summary: 'loss not settled' when the loss
+    still falls by more than SETTLED_NATS and 4 standard errors over its last tenth."""
+    drop, se = loss_drop(np.asarray(losses, dtype=float))
+    unsettled = drop > max(SETTLED_NATS, 4 * se)
+    flags = (
+        f"loss not settled: fell {drop:.2f} nats over the last tenth of steps" if unsettled else ""
+    )
+    return table.assign(loss_drop=drop, flags=flags)
+
+
 def write_csv(table: pd.DataFrame, path: str) -> None:
     """Write a summary table as CSV atomically."""
     with replaced_atomically(path) as tmp:

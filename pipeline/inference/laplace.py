@@ -97,6 +97,17 @@ def fit_laplace(
     return run_batched(fit_one, (inits, ys), (line, priors), batching, "Laplace")
 
 
+def laplace_flags(fit: dict) -> str:
+    """The problems of one dataset's fit ('' when none): no mode found, or a covariance that is
+    not positive definite (the approximation has no Gaussian)."""
+    found = []
+    if not np.all(np.linalg.eigvalsh(np.asarray(fit["covariance"], dtype=float)) > 0):
+        found.append("Hessian at the end point not positive definite")
+    if not fit["converged"]:
+        found.append(f"Newton not converged in {int(fit['iterations'])} iterations")
+    return "; ".join(found)
+
+
 def central_interval(mode: np.ndarray, sd: np.ndarray, prob: float) -> tuple:
     """The central `prob` interval of the approximation, a normal distribution: mode -+ z sd."""
     z = NormalDist().inv_cdf(0.5 + prob / 2)

@@ -141,7 +141,8 @@ LAYOUTS: dict[str, Layout] = {
         },
         attrs={
             "hdi_prob": "probability of the interval [lower, upper]",
-            "converged": "1 if Newton's steps fell below 1e-3 sd, else 0",
+            "converged": "1 if Newton reached the mode (see pipeline.inference.laplace), else 0",
+            "flags": "the approximation's problems: not converged, Hessian not positive definite",
             "iterations": "Newton iterations taken",
         },
     ),

@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import jax.numpy as jnp
 import numpy as np
 
-from pipeline.inference.laplace import central_interval, fit_laplace, start_point
+from pipeline.inference.laplace import central_interval, fit_laplace, laplace_flags, start_point
 from pipeline.inference.model import Priors
 from pipeline.io.files import new_dataset, read_dataset, write_dataset
 from pipeline.io.layouts import PARAMS
@@ -32,8 +32,9 @@ def laplace(
         obs.line, priors, np.asarray(obs.f_obs)[None], np.asarray(init)[None]
     )
     fit = {k: v[0] for k, v in fit.items()}
-    if not fit["converged"]:
-        print(f"warning: Newton did not converge in {fit['iterations']} steps", file=sys.stderr)
+    flags = laplace_flags(fit)
+    if flags:
+        print(f"warning: Laplace: {flags}", file=sys.stderr)
     mode = np.asarray(fit["mode"], dtype=float)
     sd = np.sqrt(np.diag(np.asarray(fit["covariance"], dtype=float)))
     lower, upper = central_interval(mode, sd, hdi_prob)
@@ -51,6 +52,7 @@ def laplace(
         attrs={
             "hdi_prob": hdi_prob,
             "converged": int(fit["converged"]),
+            "flags": flags,
             "iterations": int(fit["iterations"]),
             **seconds,
             **provenance("laplace", settings, {"data": obs.path, "optimize": optimize_path}),

@@ -1,11 +1,11 @@
-"""Stage: the posterior summaries of a dataset's NUTS and SVI files, NUTS's problems flagged."""
+"""Stage: the posterior summaries of a dataset's NUTS and SVI files, with their problems flagged."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
-from pipeline.analysis.summary import Thresholds, flag, posterior_summary, write_csv
+from pipeline.analysis.summary import Thresholds, flag, flag_svi, posterior_summary, write_csv
 from pipeline.io.files import read_inference
 from pipeline.stages import cli
 
@@ -19,16 +19,17 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--svi-csv", required=True, help="SVI summary table to write")
     cli.add_diagnostic_arguments(p)
     args = p.parse_args(argv)
-    nuts = read_inference(args.nuts, "nuts")
+    nuts, svi = read_inference(args.nuts, "nuts"), read_inference(args.svi, "svi")
     divergences = int(nuts.sample_stats["diverging"].sum())
     thresholds = Thresholds(args.min_ess, args.max_r_hat)
     tables = {
         "NUTS": flag(posterior_summary(nuts, args.hdi_prob), divergences, thresholds),
-        "SVI": posterior_summary(read_inference(args.svi, "svi"), args.hdi_prob),
+        "SVI": flag_svi(posterior_summary(svi, args.hdi_prob), svi.optimization["loss"].values),
     }
-    for param, problems in tables["NUTS"]["flags"].items():
-        if problems:
-            print(f"warning: NUTS {param}: {problems}", file=sys.stderr)
+    for name, table in tables.items():
+        for param, problems in table["flags"].items():
+            if problems:
+                print(f"warning: {name} {param}: {problems}", file=sys.stderr)
     for name, table in tables.items():
         print(f"{name}\n{table.to_string(float_format='%.4g')}")
     write_csv(tables["NUTS"], args.nuts_csv)
