@@ -7,13 +7,16 @@ import sys
 
 import numpy as np
 import pytest
+from conftest import REPO
 
 from pipeline.io.files import read_dataset
 from pipeline.physics.simulate import LineSettings
 from pipeline.plots.registry import FIGURES
 from pipeline.stages import chi2_map, cli, data, figure, optimize
 
-STAGES = ("data", "chi2_map", "optimize", "figure")
+STAGES = sorted(
+    p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if p.stem not in ("__init__", "cli")
+)
 SMALL_LINE = LineSettings(nu0=1000.0, half_width=20.0, n_points=120, line_strength=1e-20,
                           gamma=1.0)  # fmt: skip
 
@@ -43,7 +46,7 @@ def test_every_stage_explains_itself_with_help(stage):
         [sys.executable, "-m", f"pipeline.stages.{stage}", "--help"], capture_output=True, text=True
     )
     assert result.returncode == 0
-    assert "--out" in result.stdout
+    assert result.stdout.startswith("usage:") and "--help" in result.stdout
 
 
 def test_data_noise_is_numpys_legacy_draw_for_the_seed(small_files):
