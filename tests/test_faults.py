@@ -39,7 +39,7 @@ def start_snakemake(workflow: Workflow, *targets: str) -> subprocess.Popen:
            str(workflow.path), "--cores", "1", *targets]  # fmt: skip
     env = {**os.environ, "PYTHONPATH": str(REPO)}
     return subprocess.Popen(cmd, env=env, cwd=workflow.path, stdout=subprocess.DEVNULL,
-                            stderr=subprocess.DEVNULL)  # fmt: skip
+                            stderr=subprocess.DEVNULL, start_new_session=True)  # fmt: skip
 
 
 def wait_for_stage(snakemake: subprocess.Popen, stage: str, timeout: float = 120) -> psutil.Process:
@@ -81,6 +81,18 @@ def test_a_killed_sampling_job_is_rebuilt_and_nothing_else(tmp_path, moment):
     workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc")
     assert "nuts.nc" in every_file_passes_its_layout(tmp_path / DATASET)
     assert (tmp_path / DATASET / "data.nc").stat().st_mtime_ns == data_mtime
+
+
+def test_a_killed_snakemake_resumes_with_rerun_incomplete(tmp_path):
+    # the whole run killed (as by a lost login session): the README's remedy resumes it
+    workflow = Workflow(tmp_path, tiny_config())
+    snakemake = start_snakemake(workflow, f"{DATASET}/nuts.nc")
+    wait_for_stage(snakemake, "nuts")
+    os.killpg(snakemake.pid, signal.SIGKILL)  # snakemake and its job, at once
+    snakemake.wait(timeout=60)
+    # (outputs appear only once whole, so Snakemake rarely finds one to call incomplete)
+    workflow.snakemake("--cores", "1", "--rerun-incomplete", f"{DATASET}/nuts.nc")
+    assert "nuts.nc" in every_file_passes_its_layout(tmp_path / DATASET)
 
 
 def _can_mount() -> str:
