@@ -83,15 +83,19 @@ def test_a_killed_sampling_job_is_rebuilt_and_nothing_else(tmp_path, moment):
     assert (tmp_path / DATASET / "data.nc").stat().st_mtime_ns == data_mtime
 
 
-def test_a_killed_snakemake_resumes_with_rerun_incomplete(tmp_path):
-    # the whole run killed (as by a lost login session): the README's remedy resumes it
+def test_a_killed_snakemake_resumes_after_unlock(tmp_path):
+    # the whole run killed at once (SIGKILL, as by a lost machine): its lock stays behind, and
+    # the README's remedy, --unlock and then the same command, completes the run
     workflow = Workflow(tmp_path, tiny_config())
     snakemake = start_snakemake(workflow, f"{DATASET}/nuts.nc")
     wait_for_stage(snakemake, "nuts")
     os.killpg(snakemake.pid, signal.SIGKILL)  # snakemake and its job, at once
     snakemake.wait(timeout=60)
-    # (outputs appear only once whole, so Snakemake rarely finds one to call incomplete)
-    workflow.snakemake("--cores", "1", "--rerun-incomplete", f"{DATASET}/nuts.nc")
+    locked = workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc", check=False)
+    assert locked.returncode != 0 and "--unlock" in locked.stdout + locked.stderr
+    workflow.snakemake("--unlock")
+    # outputs appear only once whole, so there is no incomplete file to rerun by hand
+    workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc")
     assert "nuts.nc" in every_file_passes_its_layout(tmp_path / DATASET)
 
 

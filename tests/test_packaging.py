@@ -66,9 +66,9 @@ def test_the_figure_rules_list_the_plotting_module_the_stage_imports_by_name():
     rules = {name: (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
              for name in ("fixed_truth", "sbc")}  # fmt: skip
     for name, text in rules.items():
-        assert f'code("stages/figure", "plots/{name}")' in text
+        assert f'code("stages.figure", "plots.{name}")' in text
     common = (REPO / "workflow" / "rules" / "common.smk").read_text()
-    assert 'code("stages/figure", f"plots/{FIGURES[wildcards.figure].module}")' in common
+    assert 'code("stages.figure", f"plots.{FIGURES[wildcards.figure].module}")' in common
 
 
 # the package's layers, bottom first: a module imports only from its own layer or below

@@ -1,7 +1,7 @@
 rule nuts:
     input:
         data=f"{DATASET}/data.nc",
-        code=code("stages/nuts"),
+        code=code("stages.nuts"),
     output:
         f"{DATASET}/nuts.nc",
     params:
@@ -30,7 +30,7 @@ rule nuts:
 rule svi:
     input:
         data=f"{DATASET}/data.nc",
-        code=code("stages/svi"),
+        code=code("stages.svi"),
     output:
         f"{DATASET}/svi.nc",
     params:
@@ -57,7 +57,7 @@ rule posterior_summaries:
     input:
         nuts=f"{DATASET}/nuts.nc",
         svi=f"{DATASET}/svi.nc",
-        code=code("stages/summary"),
+        code=code("stages.summary"),
     output:
         nuts=f"{DATASET}/nuts_summary.csv",
         svi=f"{DATASET}/svi_summary.csv",
@@ -81,7 +81,7 @@ rule compare:
     input:
         nuts=f"{DATASET}/nuts.nc",
         svi=f"{DATASET}/svi.nc",
-        code=code("stages/compare"),
+        code=code("stages.compare"),
     output:
         nc=f"{DATASET}/compare.nc",
         csv=f"{DATASET}/compare.csv",
@@ -103,7 +103,7 @@ rule laplace:
     input:
         data=f"{DATASET}/data.nc",
         optimize=f"{DATASET}/optimize.nc",
-        code=code("stages/laplace"),
+        code=code("stages.laplace"),
     output:
         f"{DATASET}/laplace.nc",
     params:

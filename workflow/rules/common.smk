@@ -105,9 +105,7 @@ def code(stage, *dynamic):
     """The package modules a rule's stage runs, as inputs, so that editing one reruns the rule:
     the stage and all it imports (pipeline.setup.imports reads them from the source), and the
     modules it imports by name at run time (`dynamic`, e.g. a figure's plots module)."""
-    needed = set(stage_modules(stage.replace("/", "."))) | set().union(
-        *(stage_modules(m.replace("/", ".")) for m in dynamic)
-    )
+    needed = set().union(*(stage_modules(m) for m in (stage, *dynamic)))
     return [f"{workflow.basedir}/pipeline/{m}.py" for m in sorted(needed)]
 
 
@@ -150,7 +148,7 @@ def figure_flags(wildcards):
 
 def figure_code(wildcards):
     """The modules that draw a figure."""
-    return code("stages/figure", f"plots/{FIGURES[wildcards.figure].module}")
+    return code("stages.figure", f"plots.{FIGURES[wildcards.figure].module}")
 
 
 def noise_seed_flags():
@@ -173,3 +171,31 @@ def prior_flags():
 def figure_stage(wildcards):
     """Report subcategory: the stage whose output the figure mainly shows."""
     return STAGE_OF_LAYOUT[FIGURES[wildcards.figure].inputs[-1]]
+
+
+# Simulation-based calibration study
+
+
+def sbc_blocks():
+    """The block labels of the study: 000, 001, ... (block_size datasets each, the last fewer)."""
+    study = config["study"]
+    return [f"{k:03d}" for k in range(-(-study["num_datasets"] // study["block_size"]))]
+
+
+def sbc_range(wildcards):
+    """START STOP of a block's datasets: fixed by the block and block_size alone, so adding
+    datasets to a study reruns only its new (or newly filled) blocks."""
+    study = config["study"]
+    start = int(wildcards.block) * study["block_size"]
+    return f"{start} {min(start + study['block_size'], study['num_datasets'])}"
+
+
+def sbc_method_flags(wildcards):
+    """The settings of one method's fits, as flags of the sbc_fit stage."""
+    if wildcards.method == "nuts":
+        return flags({k: v for k, v in config["nuts"].items()})
+    if wildcards.method == "svi":
+        return flags(config["svi"])
+    o = config["optimize"]
+    return flags({"init": [o["init"]["logN"], o["init"]["logbeta"]],
+                  "adam_learning_rate": o["adam_learning_rate"], "steps": o["steps"]})

@@ -1,6 +1,6 @@
 rule simulate_data:
     input:
-        code=code("stages/data"),
+        code=code("stages.data"),
     output:
         f"{DATASET}/data.nc",
     params:

@@ -1,7 +1,7 @@
 rule chi2_map:
     input:
         data=f"{DATASET}/data.nc",
-        code=code("stages/chi2_map"),
+        code=code("stages.chi2_map"),
     output:
         f"{DATASET}/chi2_map.nc",
     params:
@@ -26,7 +26,7 @@ rule chi2_map:
 rule optimize:
     input:
         data=f"{DATASET}/data.nc",
-        code=code("stages/optimize"),
+        code=code("stages.optimize"),
     output:
         f"{DATASET}/optimize.nc",
     params:

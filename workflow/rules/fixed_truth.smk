@@ -6,7 +6,7 @@ rule fixed_truth_summary:
         nuts=dataset_files("nuts_summary.csv"),
         svi=dataset_files("svi_summary.csv"),
         benchmarks=[dataset_files(f"benchmarks/{name}.tsv") for name in ("optimize", "laplace", "nuts", "svi")],
-        code=code("stages/fixed_truth"),
+        code=code("stages.fixed_truth"),
     output:
         nc=f"{FIXED_TRUTH_DIR}/summary.nc",
         csv=f"{FIXED_TRUTH_DIR}/summary.csv",
@@ -30,7 +30,7 @@ rule fixed_truth_summary:
 rule fixed_truth_figure:
     input:
         summary=f"{FIXED_TRUTH_DIR}/summary.nc",
-        code=code("stages/figure", "plots/fixed_truth"),
+        code=code("stages.figure", "plots.fixed_truth"),
     output:
         report(
             f"{FIXED_TRUTH_DIR}/figures/{{fixed_truth_figure}}.png",

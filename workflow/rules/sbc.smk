@@ -2,34 +2,9 @@
 # method fitted to every block (one job per block and method), then the ranks joined.
 
 
-def sbc_blocks():
-    """The block labels of the study: 000, 001, ... (block_size datasets each, the last fewer)."""
-    study = config["study"]
-    return [f"{k:03d}" for k in range(-(-study["num_datasets"] // study["block_size"]))]
-
-
-def sbc_range(wildcards):
-    """START STOP of a block's datasets: fixed by the block and block_size alone, so adding
-    datasets to a study reruns only its new (or newly filled) blocks."""
-    study = config["study"]
-    start = int(wildcards.block) * study["block_size"]
-    return f"{start} {min(start + study['block_size'], study['num_datasets'])}"
-
-
-def sbc_method_flags(wildcards):
-    """The settings of one method's fits, as flags of the sbc_fit stage."""
-    if wildcards.method == "nuts":
-        return flags({k: v for k, v in config["nuts"].items()})
-    if wildcards.method == "svi":
-        return flags(config["svi"])
-    o = config["optimize"]
-    return flags({"init": [o["init"]["logN"], o["init"]["logbeta"]],
-                  "adam_learning_rate": o["adam_learning_rate"], "steps": o["steps"]})
-
-
 rule sbc_simulate:
     input:
-        code=code("stages/sbc_simulate"),
+        code=code("stages.sbc_simulate"),
     output:
         f"{SBC_DIR}/blocks/{{block}}/data.nc",
     params:
@@ -57,7 +32,7 @@ rule sbc_simulate:
 rule sbc_fit:
     input:
         data=f"{SBC_DIR}/blocks/{{block}}/data.nc",
-        code=code("stages/sbc_fit"),
+        code=code("stages.sbc_fit"),
     output:
         f"{SBC_DIR}/blocks/{{block}}/{{method}}.nc",
     params:
@@ -86,7 +61,7 @@ rule sbc_ranks:
     input:
         data=[f"{SBC_DIR}/blocks/{b}/data.nc" for b in sbc_blocks()],
         fits=[f"{SBC_DIR}/blocks/{b}/{m}.nc" for m in config["study"]["methods"] for b in sbc_blocks()],
-        code=code("stages/sbc_ranks"),
+        code=code("stages.sbc_ranks"),
     output:
         nc=f"{SBC_DIR}/ranks.nc",
         calibration=f"{SBC_DIR}/calibration.csv",
@@ -119,7 +94,7 @@ rule sbc_ranks:
 rule sbc_figure:
     input:
         ranks=f"{SBC_DIR}/ranks.nc",
-        code=code("stages/figure", "plots/sbc"),
+        code=code("stages.figure", "plots.sbc"),
     output:
         report(
             f"{SBC_DIR}/figures/{{sbc_figure}}.png",
