@@ -27,6 +27,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from pipeline.setup.runtime import COMPILE_EVENTS, union_seconds
+
 # phase -> functions (module, name) timed as that phase, wherever a pipeline module imported them
 WRAPPED: dict[str, list[tuple[str, str]]] = {
     "backend_start": [("pipeline.setup.runtime", "configure_jax")],
@@ -38,23 +40,6 @@ WRAPPED: dict[str, list[tuple[str, str]]] = {
     ],
     "save_png": [("pipeline.plots.common", "save")],
 }
-COMPILE_EVENTS = {
-    "/jax/core/compile/jaxpr_trace_duration": "trace",
-    "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower",
-    "/jax/core/compile/backend_compile_duration": "xla",  # XLA compile or persistent-cache load
-}
-
-
-def union_seconds(spans: list[tuple[float, float]]) -> float:
-    """Total length of the union of (start, end) intervals (nested events counted once)."""
-    total, end = 0.0, float("-inf")
-    for start, stop in sorted(spans):
-        if stop > end:
-            total += stop - max(start, end)
-            end = stop
-    return total
-
-
 class Recorder:
     """Seconds per phase, JAX compile spans and cache events of one stage run."""
 

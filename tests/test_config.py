@@ -135,6 +135,10 @@ def test_every_key_refuses_a_bad_value_by_name(key):
         ({"optimize": {"init": {"logN": 20.0, "logbeta": 0.5}}},
          "config.optimize.init.logN = 20.0"),
         ({"nuts": {"num_samples": 7}}, "config.nuts.num_samples = 7"),
+        ({"nested": {"num_live_points": 90, "max_samples": 150}},
+         "config.nested.max_samples = 150, config.nested.num_live_points = 90"),
+        ({"gradient_free": {"num_samples": 70, "thinning": 10}},
+         "config.gradient_free.num_samples = 70, config.gradient_free.thinning = 10"),
     ],
 )  # fmt: skip
 def test_rules_across_keys_are_refused_by_name(edit, expected):

@@ -414,6 +414,35 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
             },
         },
     ),
+    "nested": InferenceLayout(
+        filename="nested.nc",
+        description=(
+            "Nested sampling (jaxns) of one line shape's model: equal-weight posterior draws "
+            "and the evidence, ArviZ layout; the Gaussian line's run is nested_gaussian.nc."
+        ),
+        groups={
+            "posterior": _POSTERIOR,
+            "observed_data": _Y,
+            "evidence": {
+                "log_Z": "log evidence log p(y | line shape), natural log",
+                "log_Z_uncert": "standard error of log_Z, jaxns's estimate",
+                "information": "information H (KL divergence of posterior from prior), nats",
+                "ess_kish": "Kish effective sample size of the weighted dead points",
+                "num_likelihood_evaluations": "likelihood evaluations of the run (value only)",
+                "num_dead_points": "dead points the run kept",
+                "converged": "1 if the run met dlogZ within max_samples and its budget, else 0",
+            },
+        },
+    ),
+    "gradient_free": InferenceLayout(
+        filename="gradient_free.nc",
+        description="Gradient-free MCMC (numpyro SA, dense mass) posterior, ArviZ layout.",
+        groups={
+            "posterior": _POSTERIOR,
+            "sample_stats": {"accept_prob": "acceptance probability of the proposal"},
+            "observed_data": _Y,
+        },
+    ),
 }
 
 

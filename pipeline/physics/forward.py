@@ -24,6 +24,19 @@ class Line(NamedTuple):
     line_strength: float  # integrated cross-section, cm^2 cm^-1
 
 
+# The line shapes a model may assume: the Voigt profile with the known Lorentzian width, or a
+# pure Gaussian (Doppler) profile. One profile function serves both: Voigt at gamma = 0 is the
+# Gaussian exactly.
+LINE_SHAPES = ("voigt", "gaussian")
+
+
+def with_line_shape(line: Line, shape: str) -> Line:
+    """`line` as a model of the given shape: unchanged for 'voigt', gamma = 0 for 'gaussian'."""
+    if shape not in LINE_SHAPES:
+        raise ValueError(f"line shape must be one of {LINE_SHAPES}, got {shape!r}")
+    return line if shape == "voigt" else line._replace(gamma=0.0)
+
+
 def cross_section(line: Line, beta: jax.Array) -> jax.Array:
     """Absorption cross-section sigma(nu) in cm^2 for Gaussian standard deviation beta (cm^-1)."""
     return line.line_strength * voigt_profile(line.nu - line.nu0, beta, line.gamma)

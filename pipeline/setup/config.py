@@ -105,6 +105,19 @@ def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
         _inside(found, f"config.line.{param}", config["line"][param], bounds_key, priors[param])
         _inside(found, f"config.optimize.init.{param}", config["optimize"]["init"][param],
                 bounds_key, priors[param])  # fmt: skip
+    nested, gradient_free = config["nested"], config["gradient_free"]
+    if nested["max_samples"] < 2 * nested["num_live_points"]:
+        found.append(
+            f"config.nested.max_samples = {nested['max_samples']}, config.nested.num_live_points"
+            f" = {nested['num_live_points']}: the dead points kept must be at least twice the"
+            " live points"
+        )
+    if gradient_free["num_samples"] // gradient_free["thinning"] < 8:
+        found.append(
+            f"config.gradient_free.num_samples = {gradient_free['num_samples']}, "
+            f"config.gradient_free.thinning = {gradient_free['thinning']}: at least 8 draws per"
+            " chain must be kept (the split r-hat of a chain needs them)"
+        )
     study = config["study"]
     slots = study["num_draws"] + 1  # the possible ranks 0..L
     if slots % study["rank_bins"]:

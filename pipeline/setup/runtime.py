@@ -6,8 +6,11 @@ CPU thread pool and reads its cache settings when the backend starts.
 
 from __future__ import annotations
 
+import contextlib
 import os
+from collections.abc import Iterator
 from pathlib import Path
+from types import SimpleNamespace
 
 DTYPES = ("float32", "float64")
 
@@ -50,3 +53,43 @@ def configure_jax(threads: int = 1, dtype: str = "float32") -> None:
             os.sched_setaffinity(0, cpus)
     else:
         jax.devices()
+
+
+# JAX's events for the phases of making a program: tracing, lowering, XLA (compile or cache load)
+COMPILE_EVENTS = {
+    "/jax/core/compile/jaxpr_trace_duration": "trace",
+    "/jax/core/compile/jaxpr_to_mlir_module_duration": "lower",
+    "/jax/core/compile/backend_compile_duration": "xla",
+}
+
+
+def union_seconds(spans: list[tuple[float, float]]) -> float:
+    """Total length of the union of (start, end) intervals (nested events counted once)."""
+    total, end = 0.0, float("-inf")
+    for start, stop in sorted(spans):
+        if stop > end:
+            total += stop - max(start, end)
+            end = stop
+    return total
+
+
+@contextlib.contextmanager
+def compile_clock() -> Iterator[SimpleNamespace]:
+    """Seconds JAX spends making programs inside the block (tracing, lowering, compiling or
+    loading from the persistent cache), for code that compiles as it runs; `.seconds` is set
+    when the block ends."""
+    import jax.monitoring
+
+    spans: list[tuple[float, float]] = []
+
+    def listen(event: str, start: float, end: float, **_) -> None:
+        if event in COMPILE_EVENTS:
+            spans.append((start, end))
+
+    clock = SimpleNamespace(seconds=0.0)
+    jax.monitoring.register_event_time_span_listener(listen)
+    try:
+        yield clock
+    finally:
+        jax.monitoring.unregister_event_time_span_listener(listen)
+        clock.seconds = union_seconds(spans)

@@ -1,4 +1,4 @@
-"""Stage: the posterior summaries of a dataset's NUTS and SVI files, with their problems flagged."""
+"""Stage: the posterior summaries of a dataset's sampler files, with their problems flagged."""
 
 from __future__ import annotations
 
@@ -9,31 +9,49 @@ from pipeline.analysis.summary import Thresholds, flag, flag_svi, posterior_summ
 from pipeline.io.files import read_inference
 from pipeline.stages import cli
 
+# the files a summary is made of: flag prefix, layout, name in messages
+KINDS = (("nuts", "nuts", "NUTS"), ("svi", "svi", "SVI"),
+         ("gradient-free", "gradient_free", "gradient-free MCMC"))  # fmt: skip
+
+
+def summarise(kind: str, idata, hdi_prob: float, thresholds: Thresholds):
+    """The summary table of one posterior file, flagged by the checks that suit its method."""
+    table = posterior_summary(idata, hdi_prob)
+    if kind == "svi":
+        return flag_svi(table, idata.optimization["loss"].values)
+    divergences = int(idata.sample_stats["diverging"].sum()) if kind == "nuts" else 0
+    return flag(table, divergences, thresholds)
+
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: summarise the two posterior files (one job pays ArviZ's import once)."""
+    """Command line: summarise the posterior files given (one job pays ArviZ's import once)."""
     p = cli.parser(__doc__, threads=False, out=False)
-    p.add_argument("--nuts", required=True, help="nuts.nc of the dataset")
-    p.add_argument("--svi", required=True, help="svi.nc of the dataset")
-    p.add_argument("--nuts-csv", required=True, help="NUTS summary table to write")
-    p.add_argument("--svi-csv", required=True, help="SVI summary table to write")
+    for flag_name, kind, name in KINDS:
+        p.add_argument(f"--{flag_name}", help=f"{kind}.nc of the dataset ({name})")
+        p.add_argument(f"--{flag_name}-csv", help=f"{name} summary table to write")
     cli.add_diagnostic_arguments(p)
     args = p.parse_args(argv)
-    nuts, svi = read_inference(args.nuts, "nuts"), read_inference(args.svi, "svi")
-    divergences = int(nuts.sample_stats["diverging"].sum())
+    given = []
+    for flag_name, kind, name in KINDS:
+        path, csv = (getattr(args, f"{flag_name.replace('-', '_')}{s}") for s in ("", "_csv"))
+        if (path is None) != (csv is None):
+            p.error(f"--{flag_name} and --{flag_name}-csv go together")
+        if path is not None:
+            given.append((kind, name, path, csv))
+    if not given:
+        p.error("give at least one posterior file, e.g. --nuts nuts.nc --nuts-csv out.csv")
     thresholds = Thresholds(args.min_ess, args.max_r_hat)
-    tables = {
-        "NUTS": flag(posterior_summary(nuts, args.hdi_prob), divergences, thresholds),
-        "SVI": flag_svi(posterior_summary(svi, args.hdi_prob), svi.optimization["loss"].values),
-    }
-    for name, table in tables.items():
+    tables = [
+        (name, csv, summarise(kind, read_inference(path, kind), args.hdi_prob, thresholds))
+        for kind, name, path, csv in given
+    ]
+    for name, _, table in tables:
         for param, problems in table["flags"].items():
             if problems:
                 print(f"warning: {name} {param}: {problems}", file=sys.stderr)
-    for name, table in tables.items():
+    for name, csv, table in tables:
         print(f"{name}\n{table.to_string(float_format='%.4g')}")
-    write_csv(tables["NUTS"], args.nuts_csv)
-    write_csv(tables["SVI"], args.svi_csv)
+        write_csv(table, csv)
 
 
 if __name__ == "__main__":
