@@ -21,6 +21,7 @@ include: "workflow/rules/common.smk"
 include: "workflow/rules/data.smk"
 include: "workflow/rules/fit.smk"
 include: "workflow/rules/bayes.smk"
+include: "workflow/rules/methods.smk"
 include: "workflow/rules/fixed_truth.smk"
 include: "workflow/rules/sbc.smk"
 include: "workflow/rules/figures.smk"
@@ -33,7 +34,7 @@ rule all:
 
 
 # Named targets, whatever the config's `targets`:
-rule tutorial:  # the tutorial's work on its dataset: data, chi^2 map, fits and ten figures
+rule tutorial:  # the tutorial's work on its dataset: data, chi^2 map, fits, summaries, ten figures
     input:
         [f"results/noise0.1/seed72/{name}" for name in TUTORIAL_FILES],
 

@@ -40,6 +40,8 @@ WRAPPED: dict[str, list[tuple[str, str]]] = {
     ],
     "save_png": [("pipeline.plots.common", "save")],
 }
+
+
 class Recorder:
     """Seconds per phase, JAX compile spans and cache events of one stage run."""
 

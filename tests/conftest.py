@@ -43,6 +43,9 @@ def tiny_config() -> dict:
     config["optimize"]["steps"] = 8
     config["nuts"] |= {"num_warmup": 150, "num_samples": 200}
     config["svi"] |= {"num_steps": 600, "num_draws": 200}
+    config["nested"] |= {"num_live_points": 30, "dlogZ": 0.01, "max_samples": 5000,
+                         "num_draws": 200}  # fmt: skip
+    config["gradient_free"] |= {"num_warmup": 2000, "num_samples": 2000, "num_chains": 2}
     # chi^2 of 200 points sits near 200, not near the tutorial's 1000
     config["figures"] |= {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360}
     return config

@@ -132,7 +132,8 @@ def nuts_block(
     draws, thin = thinned(pooled, num_draws)
     diagnostics = convergence(per_chain)
     diagnostics["divergences"] = fit["diverging"].sum(axis=(1, 2)).astype(float)
-    diagnostics["num_steps"] = fit["num_steps"].sum(axis=(1, 2)).astype(float)
+    diagnostics["num_steps"] = (fit["num_steps"].sum(axis=(1, 2))
+                                + fit["warmup_steps"].sum(axis=1)).astype(float)  # fmt: skip
     return BlockFit(draws, pooled.mean(1), pooled.std(1, ddof=1), diagnostics, seconds, thin)
 
 

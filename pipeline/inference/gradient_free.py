@@ -64,3 +64,10 @@ def fit_gradient_free(
         return jax.vmap(lambda k: chain(k, y, start, line, priors))(keys)
 
     return run_batched(fit_one, (keys, ys, starts), (line, priors), batching, "SA")
+
+
+def value_evaluations(settings: GradientFreeSettings, num_params: int = len(PARAMS)) -> int:
+    """Log-density evaluations of a fit, warmup included: per chain, SA's start (one) and its
+    population of 2 x num_params points (one each), then one proposal per iteration."""
+    per_chain = 1 + 2 * num_params + settings.num_warmup + settings.num_samples
+    return settings.num_chains * per_chain

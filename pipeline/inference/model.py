@@ -11,6 +11,7 @@ from typing import NamedTuple
 import jax
 import numpyro
 import numpyro.distributions as dist
+from numpyro.infer.util import log_density
 
 from pipeline.physics.forward import Line, transmission
 
@@ -35,3 +36,10 @@ def log_likelihood(line: Line, y: jax.Array, theta: jax.Array) -> jax.Array:
     """log p(y | theta) of the model for theta = (logN, logbeta, sigmain)."""
     mean = transmission(line, theta[0], theta[1])
     return dist.Normal(mean, theta[2]).log_prob(y).sum()
+
+
+def log_joint(line: Line, priors: Priors, y: jax.Array, theta: jax.Array) -> jax.Array:
+    """log p(y, theta) of the model for theta = (logN, logbeta, sigmain): what every sampler
+    evaluates (numpyro's NUTS and SA in unconstrained coordinates, at the same cost)."""
+    params = dict(zip(("logN", "logbeta", "sigmain"), theta, strict=True))
+    return log_density(model, (line, priors, y), {}, params)[0]

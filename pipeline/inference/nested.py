@@ -96,7 +96,9 @@ def _one(jaxns, sampler, line: Line, y: np.ndarray, key: np.ndarray, settings: N
     depth = sampler.depth_condition
 
     def goal(state) -> bool:  # jaxns's default goal, plus the likelihood budget
-        over_budget = int(state.total_num_likelihood_evaluations) >= settings.max_likelihood_evaluations
+        over_budget = (
+            int(state.total_num_likelihood_evaluations) >= settings.max_likelihood_evaluations
+        )
         return int(state.goal_loop_iter) > 0 and (
             over_budget or bool(jaxns.depth_condition_reached(state, depth))
         )

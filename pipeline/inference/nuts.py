@@ -42,8 +42,9 @@ def fit_nuts(
 
     Returns arrays with axes (dataset, chain, draw): the parameters, the sampler's fields
     NUTS_FIELDS and, with `predictive`, posterior-predictive draws `y` (dataset, chain, draw,
-    nu). A dataset's key is split as in the tutorial: its chain runs on split(key)[1] (several
-    chains on the split of that into one key each), the predictive uses the same key.
+    nu); and `warmup_steps` (dataset, chain), the leapfrog steps of the warmup. A dataset's
+    key is split as in the tutorial: its chain runs on split(key)[1] (several chains on the
+    split of that into one key each), the predictive uses the same key.
     """
 
     def chain(key, y, line, priors):
@@ -53,9 +54,11 @@ def fit_nuts(
             num_samples=settings.num_samples,
             progress_bar=False,  # the bar's host callbacks slow sampling and defeat the cache
         )
-        mcmc.warmup(key, line, priors, y, extra_fields=NUTS_FIELDS, collect_warmup=False)
+        # warmup's leapfrog steps are kept to count its gradient evaluations
+        mcmc.warmup(key, line, priors, y, extra_fields=("num_steps",), collect_warmup=True)
+        warmup_steps = mcmc.get_extra_fields()["num_steps"].sum()
         mcmc.run(mcmc.post_warmup_state.rng_key, line, priors, y, extra_fields=NUTS_FIELDS)
-        draws = {**mcmc.get_samples(), **mcmc.get_extra_fields()}
+        draws = {**mcmc.get_samples(), **mcmc.get_extra_fields(), "warmup_steps": warmup_steps}
         if predictive:
             samples = {p: draws[p] for p in PARAMS}
             draws["y"] = Predictive(model, samples, return_sites=["y"])(key, line, priors)["y"]

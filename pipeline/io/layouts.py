@@ -148,10 +148,10 @@ LAYOUTS: dict[str, Layout] = {
     ),
     "compare": Layout(
         filename="compare.nc",
-        description="NUTS and SVI posteriors side by side, with the distance between them.",
+        description="Every method's posterior beside NUTS's, with its distance from it.",
         coords={
             # not "method": that name clashes with the keyword of xarray's .sel()
-            "inference": Var(("inference",), "", "inference method (nuts, svi)"),
+            "inference": Var(("inference",), "", "inference method (nuts first: the reference)"),
             "param": Var(("param",), "", "model parameter"),
         },
         data_vars={
@@ -159,14 +159,57 @@ LAYOUTS: dict[str, Layout] = {
             "sd": Var(("inference", "param"), "parameter units", "posterior standard deviation"),
             "hdi_low": Var(("inference", "param"), "parameter units", "lower end of the HDI"),
             "hdi_high": Var(("inference", "param"), "parameter units", "upper end of the HDI"),
-            "mean_shift": Var(("param",), "NUTS sd", "(SVI mean - NUTS mean) / NUTS sd"),
-            "sd_ratio": Var(("param",), "1", "SVI sd / NUTS sd"),
-            "wasserstein": Var(("param",), "NUTS sd", "1-D Wasserstein distance of the marginals"),
+            "mean_shift": Var(("inference", "param"), "NUTS sd", "(mean - NUTS mean) / NUTS sd"),
+            "sd_ratio": Var(("inference", "param"), "1", "sd / NUTS sd"),
+            "wasserstein": Var(
+                ("inference", "param"), "NUTS sd", "1-D Wasserstein distance from NUTS's marginal"
+            ),
             "energy_distance": Var(
-                (), "NUTS sd", "energy distance of the joint draws, standardised"
+                ("inference",), "NUTS sd", "energy distance of the joint draws from NUTS's"
             ),
         },
         attrs={"hdi_prob": "probability of the highest-density intervals"},
+    ),
+    "cost": Layout(
+        filename="cost.nc",
+        description="What each method cost on one dataset: evaluations, seconds, effective draws.",
+        coords={"inference": Var(("inference",), "", "inference method")},
+        data_vars={
+            "value_evaluations": Var(("inference",), "1", "log-density values alone"),
+            "gradient_evaluations": Var(("inference",), "1", "log-density values with gradient"),
+            "hessian_evaluations": Var(("inference",), "1", "log-density Hessians"),
+            "value_equivalents": Var(
+                ("inference",), "1", "all evaluations in units of one value's measured cost"
+            ),
+            "compile_seconds": Var(("inference",), "s", "compiling or loading the programs"),
+            "run_seconds": Var(("inference",), "s", "running the compiled fit"),
+            "min_ess": Var(("inference",), "1", "effective draws, minimum over parameters"),
+            "ess_kind": Var(("inference",), "", "what min_ess counts, per method"),
+            "ess_per_second": Var(("inference",), "1/s", "min_ess / run_seconds"),
+            "ess_per_1000_value_equivalents": Var(
+                ("inference",), "1", "min_ess per 1000 value-equivalent evaluations"
+            ),
+            "energy_distance": Var(("inference",), "NUTS sd", "energy distance from NUTS's draws"),
+            "max_wasserstein": Var(
+                ("inference",), "NUTS sd", "largest 1-D Wasserstein distance from NUTS's marginals"
+            ),
+            "value_seconds": Var((), "s", "one compiled log-density value"),
+            "gradient_seconds": Var((), "s", "one compiled value and gradient"),
+            "hessian_seconds": Var((), "s", "one compiled Hessian"),
+        },
+    ),
+    "evidence": Layout(
+        filename="evidence.nc",
+        description="The evidence of each line shape's model (nested sampling) and their ratio.",
+        coords={"line_shape": Var(("line_shape",), "", "the model's line shape")},
+        data_vars={
+            "log_Z": Var(("line_shape",), "1", "log evidence, natural log"),
+            "log_Z_uncert": Var(("line_shape",), "1", "standard error of log_Z"),
+            "converged": Var(("line_shape",), "1", "1 if the nested run converged"),
+            "log_bayes_factor": Var((), "1", "log Z(voigt) - log Z(gaussian)"),
+            "log_bayes_factor_uncert": Var((), "1", "standard error of the log Bayes factor"),
+        },
+        attrs={"verdict": "the evidence's verdict on the Kass-Raftery scale"},
     ),
     "fixed_truth_summary": Layout(
         filename="summary.nc",
@@ -300,7 +343,10 @@ LAYOUTS: dict[str, Layout] = {
             ),
             "divergences": Var(("dataset",), "1", "divergent transitions (NUTS)", finite=False),
             "num_steps": Var(
-                ("dataset",), "1", "leapfrog steps = gradient evaluations (NUTS)", finite=False
+                ("dataset",),
+                "1",
+                "leapfrog steps, warmup too = gradient evaluations (NUTS)",
+                finite=False,
             ),
             "final_loss": Var(
                 ("dataset",), "1", "mean ELBO loss of the last 100 steps (SVI)", finite=False

@@ -11,6 +11,7 @@ PROVENANCE_PACKAGES = (
     "diffspec",
     "jax",
     "jaxlib",
+    "jaxns",
     "numpyro",
     "optax",
     "numpy",

@@ -29,7 +29,16 @@ FIGURES: dict[str, FigureSpec] = {
     "nuts_predictive": FigureSpec(("data", "nuts"), "posterior", ("band_prob",)),
     "nuts_pair": FigureSpec(("data", "nuts"), "posterior"),
     "nuts_vs_svi": FigureSpec(("data", "nuts", "svi"), "posterior"),
+    # diffspec's additions: every method side by side
+    "methods_pair": FigureSpec(
+        ("data", "nuts", "svi", "laplace", "nested", "gradient_free"), "methods"
+    ),
+    "cost": FigureSpec(("cost",), "methods"),
+    "evidence": FigureSpec(("evidence",), "methods"),
 }
+
+# the tutorial's ten figures (the others are diffspec's)
+TUTORIAL_FIGURES = tuple(FIGURES)[:10]
 
 # figures of a fixed-truth sweep across datasets, drawn from results/fixed_truth/summary.nc
 FIXED_TRUTH_FIGURES: dict[str, FigureSpec] = {

@@ -1,4 +1,4 @@
-"""Stage: compare the SVI posterior with the NUTS posterior -> compare.nc, compare.csv."""
+"""Stage: every method's posterior beside the NUTS posterior -> compare.nc, compare.csv."""
 
 from __future__ import annotations
 
@@ -6,49 +6,58 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.analysis.compare import compare
+from pipeline.analysis.compare import compare, draws, laplace_draws
 from pipeline.io.atomic import replaced_atomically
-from pipeline.io.files import new_dataset, read_inference, write_dataset
+from pipeline.io.files import new_dataset, read, write_dataset
 from pipeline.io.layouts import PARAMS
 from pipeline.io.provenance import provenance
 from pipeline.stages import cli
 
+# the methods compare reads, reference first: flag, layout
+METHODS = (("nuts", "nuts"), ("svi", "svi"), ("laplace", "laplace"), ("nested", "nested"),
+           ("gradient-free", "gradient_free"))  # fmt: skip
 
-def comparison(nuts_path: str, svi_path: str, hdi_prob: float):
-    """The compare Dataset of one dataset's NUTS and SVI files."""
-    nuts, svi = read_inference(nuts_path, "nuts"), read_inference(svi_path, "svi")
+
+def comparison(paths: dict[str, str], hdi_prob: float):
+    """The compare Dataset of one dataset's posterior files (layout -> path, NUTS first)."""
+    files = {kind: read(path, kind) for kind, path in paths.items()}
+    reference = draws(files["nuts"])
+    samples = {
+        kind: laplace_draws(f, len(reference)) if kind == "laplace" else draws(f)
+        for kind, f in files.items()
+    }
     return new_dataset(
         "compare",
-        coords={"inference": ["nuts", "svi"], "param": list(PARAMS)},
-        data_vars=compare(nuts, svi, hdi_prob),
+        coords={"inference": list(samples), "param": list(PARAMS)},
+        data_vars=compare(samples, hdi_prob),
         attrs={
             "hdi_prob": hdi_prob,
-            **provenance("compare", {"hdi_prob": hdi_prob}, {"nuts": nuts_path, "svi": svi_path}),
+            **provenance("compare", {"hdi_prob": hdi_prob}, paths),
         },
     )
 
 
 def as_table(ds) -> pd.DataFrame:
-    """compare.nc as one row per parameter: each method's statistics, then the distances."""
-    columns = {
-        f"{method}_{var}": ds[var].sel(inference=method).values
-        for var in ("mean", "sd", "hdi_low", "hdi_high")
-        for method in ds["inference"].values
-    }
-    columns |= {var: ds[var].values for var in ("mean_shift", "sd_ratio", "wasserstein")}
-    table = pd.DataFrame(columns, index=pd.Index(ds["param"].values, name="param"))
-    return table.assign(energy_distance=float(ds["energy_distance"]))
+    """compare.nc as a tidy table: one row per method and parameter."""
+    table = ds.drop_vars("energy_distance").to_dataframe()
+    table["energy_distance"] = (
+        ds["energy_distance"].to_series().reindex(table.index.get_level_values("inference")).values
+    )
+    return table
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: compare one dataset's NUTS and SVI posteriors."""
+    """Command line: compare one dataset's posteriors with its NUTS posterior."""
     p = cli.parser(__doc__, threads=False)
-    p.add_argument("--nuts", required=True, help="nuts.nc of the dataset")
-    p.add_argument("--svi", required=True, help="svi.nc of the dataset")
+    for flag, kind in METHODS:
+        p.add_argument(f"--{flag}", required=kind == "nuts", help=f"{kind}.nc of the dataset")
     p.add_argument("--csv", required=True, help="the same table as CSV")
     cli.add_hdi_argument(p)
     args = p.parse_args(argv)
-    ds = comparison(args.nuts, args.svi, args.hdi_prob)
+    paths = {kind: getattr(args, kind) for _, kind in METHODS if getattr(args, kind)}
+    if len(paths) < 2:
+        p.error("give NUTS and at least one other method to compare with it")
+    ds = comparison(paths, args.hdi_prob)
     table = as_table(ds)
     print(table.to_string(float_format="%.4g"))
     with replaced_atomically(args.csv) as tmp:

@@ -8,7 +8,11 @@ from collections.abc import Sequence
 import numpy as np
 
 from pipeline.inference.batching import dataset_keys
-from pipeline.inference.gradient_free import GradientFreeSettings, fit_gradient_free
+from pipeline.inference.gradient_free import (
+    GradientFreeSettings,
+    fit_gradient_free,
+    value_evaluations,
+)
 from pipeline.inference.model import Priors
 from pipeline.io.files import draws_group, observed_group, read_dataset, write_inference
 from pipeline.io.layouts import PARAMS
@@ -37,7 +41,11 @@ def gradient_free(
     return {
         "posterior": draws_group(
             {p: draws[p] for p in PARAMS},
-            attrs={**provenance("gradient_free", record, sources), **seconds},
+            attrs={
+                **provenance("gradient_free", record, sources),
+                **seconds,
+                "value_evaluations": value_evaluations(settings),
+            },
         ),
         "sample_stats": draws_group({"accept_prob": draws["accept_prob"]}),
         "observed_data": observed_group(obs.f_obs, np.asarray(obs.line.nu)),

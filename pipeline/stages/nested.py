@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections.abc import Sequence
 
@@ -42,8 +41,12 @@ def nested(
     return {
         "posterior": draws_group(
             {p: fit[p][None] for p in PARAMS},
-            attrs={**provenance("nested", record, {"data": obs.path}), **seconds,
-                   "line_shape": line_shape, "gamma": float(line.gamma)},  # fmt: skip
+            attrs={
+                **provenance("nested", record, {"data": obs.path}),
+                **seconds,
+                "line_shape": line_shape,
+                "gamma": float(line.gamma),
+            },
         ),
         "observed_data": observed_group(obs.f_obs, np.asarray(obs.line.nu)),
         "evidence": xr.Dataset({name: ((), fit[name]) for name in EVIDENCE_FIELDS}),

@@ -34,6 +34,7 @@ def nuts(obs: Observation, priors: Priors, settings: NutsSettings, seed: int) ->
         predictive=True,
     )  # fmt: skip
     draws = {k: v[0] for k, v in draws.items()}  # the batch's one dataset: (chain, draw)
+    warmup_steps = int(draws.pop("warmup_steps").sum())
     stats = {name: draws[field] for field, name in SAMPLE_STATS.items()}
     stats["tree_depth"] = np.log2(stats["n_steps"]).astype(int) + 1  # as az.from_numpyro
     record = {**settings._asdict(), "seed": seed, "priors": priors._asdict()}
@@ -41,7 +42,11 @@ def nuts(obs: Observation, priors: Priors, settings: NutsSettings, seed: int) ->
     return {
         "posterior": draws_group(
             {p: draws[p] for p in PARAMS},
-            attrs={**provenance("nuts", record, {"data": obs.path}), **seconds},
+            attrs={
+                **provenance("nuts", record, {"data": obs.path}),
+                **seconds,
+                "warmup_leapfrog_steps": warmup_steps,
+            },
         ),
         "sample_stats": draws_group(stats),
         "posterior_predictive": draws_group({"y": draws["y"]}, nu),

@@ -81,6 +81,9 @@ rule compare:
     input:
         nuts=f"{DATASET}/nuts.nc",
         svi=f"{DATASET}/svi.nc",
+        laplace=f"{DATASET}/laplace.nc",
+        nested=f"{DATASET}/nested.nc",
+        gradient_free=f"{DATASET}/gradient_free.nc",
         code=code("stages.compare"),
     output:
         nc=f"{DATASET}/compare.nc",
@@ -96,6 +99,7 @@ rule compare:
         ENV
     shell:
         "python -m pipeline.stages.compare --nuts {input.nuts} --svi {input.svi}"
+        " --laplace {input.laplace} --nested {input.nested} --gradient-free {input.gradient_free}"
         " --out {output.nc} --csv {output.csv} --hdi-prob {params.hdi_prob} > {log} 2>&1"
 
 

@@ -1,4 +1,4 @@
-from pipeline.plots.registry import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES
+from pipeline.plots.registry import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES, TUTORIAL_FIGURES
 from pipeline.setup.imports import modules as stage_modules
 from pipeline.io.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
 
@@ -22,6 +22,7 @@ wildcard_constraints:
     sbc_figure="|".join(SBC_FIGURES),
     block=r"[0-9]+",
     method="nuts|svi|laplace",
+    line_shape_suffix="|_gaussian",
 
 
 def sigma_noise(wildcards):
@@ -48,17 +49,22 @@ def dataset_files(pattern):
     return [f"{DATASET}/{pattern}".format(noise=n, seed=s) for n, s in datasets()]
 
 
-# every file a dataset's stages write (figures aside)
+# the tutorial's own work on one dataset: its stages' files and its ten figures
+TUTORIAL_FILES = [
+    "data.nc", "chi2_map.nc", "optimize.nc", "nuts.nc", "nuts_summary.csv", "svi.nc",
+    "svi_summary.csv", *(f"figures/{figure}.png" for figure in TUTORIAL_FIGURES),
+]
+
+# every file a dataset's stages write (figures aside): the tutorial's, and diffspec's additions
 DATASET_FILES = (
-    "data.nc", "chi2_map.nc", "optimize.nc", "laplace.nc", "nuts.nc", "nuts_summary.csv",
-    "svi.nc", "svi_summary.csv", "compare.nc", "compare.csv",
+    "data.nc", "chi2_map.nc", "optimize.nc", "nuts.nc", "nuts_summary.csv", "svi.nc",
+    "svi_summary.csv", "laplace.nc", "nested.nc", "nested_gaussian.nc", "gradient_free.nc",
+    "gradient_free_summary.csv", "compare.nc", "compare.csv", "cost.nc", "cost.csv",
+    "evidence.nc", "evidence.csv",
 )
 
-
-# the tutorial's own work on one dataset (the Laplace approximation is diffspec's addition)
-TUTORIAL_FILES = [name for name in DATASET_FILES if name != "laplace.nc"] + [
-    f"figures/{figure}.png" for figure in FIGURES
-]
+# nested sampling's output of each line shape: nested.nc (Voigt), nested_gaussian.nc
+LINE_SHAPE_OF_SUFFIX = {"": "voigt", "_gaussian": "gaussian"}
 
 
 FIXED_TRUTH_FILES = ("summary.nc", "summary.csv", "calibration.csv")
@@ -125,6 +131,9 @@ STAGE_OF_LAYOUT = {
     "optimize": "2 chi2 map and optimisation",
     "nuts": "3 NUTS and SVI",
     "svi": "3 NUTS and SVI",
+    "gradient_free": "4 every method side by side",
+    "cost": "4 every method side by side",
+    "evidence": "4 every method side by side",
 }
 
 

@@ -1,0 +1,112 @@
+"""What each method cost on one dataset: model evaluations, seconds and effective draws.
+
+Evaluations are counted from each method's own record (warmup included): NUTS's leapfrog steps
+(one value and gradient each), SVI's steps (one ELBO particle: one value and gradient), the
+Laplace fit's Newton iterations (a value, gradient and Hessian each, plus the damped trial
+steps as values), nested sampling's likelihood evaluations and SA's proposals (values). They
+are put on one scale, the cost of one value evaluation, by the measured cost of a gradient and
+of a Hessian relative to a value on the same data (`evaluation_seconds`).
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+import arviz as az
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from pipeline.inference.laplace import DAMPING
+from pipeline.inference.model import Priors, log_joint
+from pipeline.io.layouts import PARAMS
+from pipeline.physics.forward import Line
+
+METHODS = ("nuts", "svi", "laplace", "nested", "gradient_free")
+EVALUATIONS = ("value", "gradient", "hessian")  # what one evaluation computes
+
+
+def evaluation_seconds(
+    line: Line, priors: Priors, y: jax.Array, theta: jax.Array, repeats: int = 7, calls: int = 200
+) -> dict[str, float]:
+    """Seconds of one compiled evaluation of the log density at `theta`: the value alone, the
+    value with its gradient, and the Hessian; the median of `repeats` timings of `calls` calls."""
+    functions = {
+        "value": jax.jit(lambda t: log_joint(line, priors, y, t)),
+        "gradient": jax.jit(jax.value_and_grad(lambda t: log_joint(line, priors, y, t))),
+        "hessian": jax.jit(jax.hessian(lambda t: log_joint(line, priors, y, t))),
+    }
+    theta = jnp.asarray(theta, dtype=y.dtype)
+    seconds = {}
+    for name, f in functions.items():
+        jax.block_until_ready(f(theta))  # compile
+        timings = []
+        for _ in range(repeats):
+            start = time.perf_counter()
+            for _ in range(calls):
+                out = f(theta)
+            jax.block_until_ready(out)
+            timings.append((time.perf_counter() - start) / calls)
+        seconds[name] = float(np.median(timings))
+    return seconds
+
+
+def evaluations(kind: str, fit: Any, compare_draws: int) -> dict[str, float]:
+    """A method's model evaluations by kind, its compile and run seconds and its effective
+    draws: multi-chain bulk ESS (minimum over parameters) for MCMC, Kish's ESS for nested
+    sampling, the number of independent draws for SVI and Laplace."""
+    count = dict.fromkeys(EVALUATIONS, 0.0)
+    if kind == "laplace":
+        attrs = fit.attrs
+        iterations = int(attrs["iterations"])
+        count["value"] = len(DAMPING) * iterations  # the damped trial steps
+        count["gradient"] = count["hessian"] = iterations + 1  # each step, and at the mode
+        ess, ess_kind = compare_draws, "independent draws"
+    else:
+        attrs = fit.posterior.attrs
+        if kind == "nuts":
+            leapfrog = int(attrs["warmup_leapfrog_steps"]) + int(fit.sample_stats["n_steps"].sum())
+            count["gradient"] = leapfrog
+        elif kind == "svi":
+            count["gradient"] = fit.optimization["loss"].size
+        elif kind == "nested":
+            count["value"] = int(fit.evidence["num_likelihood_evaluations"])
+        elif kind == "gradient_free":
+            count["value"] = int(attrs["value_evaluations"])
+        if kind == "nested":
+            ess, ess_kind = float(fit.evidence["ess_kish"]), "Kish ESS"
+        elif kind in ("nuts", "gradient_free"):
+            ess_bulk = az.ess(fit.posterior[list(PARAMS)], method="bulk")
+            ess, ess_kind = min(float(ess_bulk[p]) for p in PARAMS), "bulk ESS, all chains"
+        else:
+            ess, ess_kind = fit.posterior["logN"].size, "independent draws"
+    return {
+        **{f"{name}_evaluations": n for name, n in count.items()},
+        "compile_seconds": float(attrs["compile_seconds"]),
+        "run_seconds": float(attrs["run_seconds"]),
+        "min_ess": float(ess),
+        "ess_kind": ess_kind,
+    }
+
+
+def cost_rows(
+    fits: dict[str, Any], compare: Any, seconds: dict[str, float]
+) -> dict[str, np.ndarray]:
+    """The cost layout's variables (dims inference): every method's counts, seconds, ESS per
+    second and per 1000 value-equivalents, and its distance from NUTS (from compare.nc)."""
+    compare_draws = int(fits["nuts"].posterior["logN"].size)
+    rows = {kind: evaluations(kind, fits[kind], compare_draws) for kind in fits}
+    ratio = {name: seconds[name] / seconds["value"] for name in EVALUATIONS}
+    columns: dict[str, list] = {}
+    for kind, row in rows.items():
+        row["value_equivalents"] = sum(
+            row[f"{name}_evaluations"] * ratio[name] for name in EVALUATIONS
+        )
+        row["ess_per_second"] = row["min_ess"] / row["run_seconds"]
+        row["ess_per_1000_value_equivalents"] = 1000 * row["min_ess"] / row["value_equivalents"]
+        row["energy_distance"] = float(compare["energy_distance"].sel(inference=kind))
+        row["max_wasserstein"] = float(compare["wasserstein"].sel(inference=kind).max())
+        for name, value in row.items():
+            columns.setdefault(name, []).append(value)
+    return {name: np.asarray(values) for name, values in columns.items()}
