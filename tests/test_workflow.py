@@ -21,9 +21,13 @@ def test_every_output_is_written_and_follows_its_layout(tiny_run):
     for kind, layout in (LAYOUTS | INFERENCE_LAYOUTS).items():
         if not kind.startswith(("fixed_truth", "sbc")):  # one dataset: no study
             read(tiny_run.path / DATASET / layout.filename, kind)  # checks the layout
+    read(tiny_run.path / DATASET / "nested_gaussian.nc", "nested")
     assert not (tiny_run.path / "results" / "sweep").exists()
-    for table in ("nuts_summary.csv", "svi_summary.csv", "compare.csv"):
+    for table in ("nuts_summary.csv", "svi_summary.csv", "gradient_free_summary.csv"):
         assert (tiny_run.path / DATASET / table).read_text().startswith("param,")
+    for table in ("compare.csv", "cost.csv"):
+        assert (tiny_run.path / DATASET / table).read_text().startswith("inference,")
+    assert (tiny_run.path / DATASET / "evidence.csv").read_text().startswith("line_shape,")
     for figure in FIGURES:
         png = tiny_run.path / DATASET / "figures" / f"{figure}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
@@ -186,7 +190,9 @@ def test_every_stage_writes_the_same_files_again_and_a_second_dataset_compiles_n
     workflow = Workflow(tmp_path / "run", config)
     cache = tmp_path / "jax_cache"
     files = ("data.nc", "chi2_map.nc", "optimize.nc", "laplace.nc", "nuts.nc", "svi.nc",
-             "compare.nc", "nuts_summary.csv", "svi_summary.csv", "compare.csv")  # fmt: skip
+             "nested.nc", "nested_gaussian.nc", "gradient_free.nc", "compare.nc", "evidence.nc",
+             "nuts_summary.csv", "svi_summary.csv", "gradient_free_summary.csv", "compare.csv",
+             "evidence.csv")  # fmt: skip
 
     def fit(dataset: str) -> set[str]:
         targets = [f"{dataset}/{name}" for name in files]
