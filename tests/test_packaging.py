@@ -16,7 +16,7 @@ from pipeline.setup.imports import modules
 
 PYPROJECT = tomllib.loads((REPO / "pyproject.toml").read_text())
 # import name -> distribution name where they differ
-DISTRIBUTIONS = {"yaml": "pyyaml", "netCDF4": "netcdf4"}
+DISTRIBUTIONS = {"yaml": "pyyaml", "netCDF4": "netcdf4", "tensorflow_probability": "tfp-nightly"}
 
 
 def _name(requirement: str) -> str:
@@ -62,7 +62,7 @@ def test_the_figure_rules_list_the_plotting_module_the_stage_imports_by_name():
     # pipeline.stages.figure imports pipeline.plots.<module> by name: the rules add it
     from pipeline.plots.registry import FIGURES
 
-    assert {spec.module for spec in FIGURES.values()} == {"fit", "posterior"}
+    assert {spec.module for spec in FIGURES.values()} == {"fit", "posterior", "methods"}
     rules = {name: (REPO / "workflow" / "rules" / f"{name}.smk").read_text()
              for name in ("fixed_truth", "sbc")}  # fmt: skip
     for name, text in rules.items():

@@ -100,24 +100,32 @@ def test_changing_one_setting_reruns_exactly_what_depends_on_it(tiny_run):
         c["diagnostics"]["min_ess"] = 300
 
     # trajectories and best fit / chi2 map and trajectories / the three chi2 figures
-    # the Laplace approximation starts from Adam's end point
-    assert _edited(tiny_run, steps) == {"optimize": 1, "laplace": 1, "figure": 3, "all": 1}
+    # the Laplace approximation starts from Adam's end point, the gradient-free sampler from
+    # Laplace's mode; both are compared and costed (and drawn: methods_pair, cost)
+    assert _edited(tiny_run, steps) == {
+        "optimize": 1, "laplace": 1, "gradient_free": 1, "gradient_free_summary": 1,
+        "compare": 1, "cost": 1, "figure": 5, "all": 1,
+    }  # fmt: skip
     assert _edited(tiny_run, grid) == {"chi2_map": 1, "figure": 3, "all": 1}
     assert _edited(tiny_run, levels) == {"figure": 3, "all": 1}
-    # NUTS, the comparison and the three posterior figures; not the data, not SVI
+    # NUTS, the comparison, the cost and five figures; not the data, not SVI
     assert _edited(tiny_run, nuts_draws) == {
-        "nuts": 1, "posterior_summaries": 1, "compare": 1, "figure": 3, "all": 1,
+        "nuts": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
     }  # fmt: skip
     assert _edited(tiny_run, prior) == {
-        "nuts": 1, "svi": 1, "posterior_summaries": 1, "laplace": 1, "compare": 1, "figure": 3,
-        "all": 1,
+        "nuts": 1, "svi": 1, "posterior_summaries": 1, "laplace": 1, "nested": 2,
+        "gradient_free": 1, "gradient_free_summary": 1, "compare": 1, "cost": 1, "evidence": 1,
+        "figure": 6, "all": 1,
     }  # fmt: skip
     assert _edited(tiny_run, band) == {"figure": 1, "all": 1}
     # a threshold of the checks reruns the NUTS summary alone, not the sampler
-    assert _edited(tiny_run, ess_floor) == {"posterior_summaries": 1, "all": 1}
+    assert _edited(tiny_run, ess_floor) == {
+        "posterior_summaries": 1, "gradient_free_summary": 1, "all": 1,
+    }  # fmt: skip
     assert _edited(tiny_run, truth) == {
         "simulate_data": 1, "chi2_map": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1,
-        "posterior_summaries": 1, "compare": 1, "figure": len(FIGURES), "all": 1,
+        "posterior_summaries": 1, "nested": 2, "gradient_free": 1, "gradient_free_summary": 1,
+        "compare": 1, "cost": 1, "evidence": 1, "figure": len(FIGURES), "all": 1,
     }  # fmt: skip
     assert tiny_run.planned_jobs() == {}
 
@@ -126,12 +134,39 @@ def test_changing_one_setting_reruns_exactly_what_depends_on_it(tiny_run):
     ("module", "expected"),
     [
         # and what reads optimize.nc: the Laplace stage and three figures
-        ("inference/optimize.py", {"optimize": 1, "laplace": 1, "figure": 3}),
-        # NUTS, and what reads nuts.nc: the summaries, the comparison, three figures
-        ("inference/nuts.py", {"nuts": 1, "posterior_summaries": 1, "compare": 1, "figure": 3}),
-        ("analysis/summary.py", {"posterior_summaries": 1}),
-        ("plots/posterior.py", {"figure": 3}),
-        ("inference/laplace.py", {"laplace": 1}),
+        (
+            "inference/optimize.py",
+            {
+                "optimize": 1,
+                "laplace": 1,
+                "gradient_free": 1,
+                "gradient_free_summary": 1,
+                "compare": 1,
+                "cost": 1,
+                "figure": 5,
+            },
+        ),
+        # NUTS, and what reads nuts.nc: the summaries, the comparison, the cost, five figures
+        (
+            "inference/nuts.py",
+            {"nuts": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5},
+        ),
+        ("analysis/summary.py", {"posterior_summaries": 1, "gradient_free_summary": 1}),
+        # its three figures, and the three of plots/methods.py, which takes its colours
+        ("plots/posterior.py", {"figure": 6}),
+        # and the cost stage, which counts a Laplace fit's evaluations from its settings
+        (
+            "inference/laplace.py",
+            {
+                "laplace": 1,
+                "gradient_free": 1,
+                "gradient_free_summary": 1,
+                "compare": 1,
+                "cost": 1,
+                "figure": 2,
+            },
+        ),
+        ("inference/nested.py", {"nested": 2, "compare": 1, "cost": 1, "evidence": 1, "figure": 3}),
     ],
 )
 def test_editing_a_code_module_reruns_the_stages_that_import_it(tiny_run, module, expected):
