@@ -183,6 +183,8 @@ QUICK_OVERLAY: dict[str, Any] = {
     "optimize": {"steps": 8},
     "nuts": {"num_warmup": 150, "num_samples": 200},
     "svi": {"num_steps": 600, "num_draws": 200},
+    "nested": {"num_live_points": 30, "dlogZ": 0.01, "max_samples": 5000, "num_draws": 200},
+    "gradient_free": {"num_warmup": 2000, "num_samples": 2000, "num_chains": 2},
     "figures": {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360},
 }
 

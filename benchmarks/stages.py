@@ -56,6 +56,8 @@ STAGES = (
     Stage("laplace", "pipeline.stages.laplace"),
     Stage("nuts", "pipeline.stages.nuts"),
     Stage("svi", "pipeline.stages.svi"),
+    Stage("nested", "pipeline.stages.nested", ("jaxns.core", "tensorflow_probability")),
+    Stage("gradient_free", "pipeline.stages.gradient_free"),
     Stage("summary", "pipeline.stages.summary"),
     Stage("compare", "pipeline.stages.compare"),
     Stage("figure_fit", "pipeline.stages.figure", ("pipeline.plots.fit",)),
@@ -78,6 +80,7 @@ TARGETS = (
     Target("nuts", "fit", "NUTS 1000+2000 with its predictive, compiled (run_seconds)", 3.0),
     Target("svi", "fit", "SVI 10 000 steps and 2000 draws, compiled (run_seconds)", 2.0),
     Target("chi2_map", "compile+compute", "chi2 map compile+compute (driver)", 1.0),
+    Target("nested", "fit", "nested sampling (jaxns), compiled (run_seconds)", 5.0),
 )
 
 
@@ -99,6 +102,10 @@ def cli_args(name: str, workdir: Path, quick: bool) -> list[str]:
         ],
         "nuts": ["--data", data, "--out", nuts],
         "svi": ["--data", data, "--out", svi],
+        "nested": ["--data", data, "--out", path("nested.nc")],
+        "gradient_free": [
+            "--data", data, "--laplace", path("laplace.nc"), "--out", path("gradient_free.nc"),
+        ],
         "summary": ["--nuts", nuts, "--svi", svi, "--nuts-csv", path("nuts_summary.csv"),
                     "--svi-csv", path("svi_summary.csv")],
         "compare": [
@@ -129,6 +136,15 @@ def quick_flags(name: str, config: dict[str, Any]) -> list[str]:
         "svi": {
             "--num-steps": [config["svi"]["num_steps"]],
             "--num-draws": [config["svi"]["num_draws"]],
+        },
+        "nested": {
+            "--num-live-points": [config["nested"]["num_live_points"]],
+            "--max-samples": [config["nested"]["max_samples"]],
+            "--dlogZ": [config["nested"]["dlogZ"]],
+        },
+        "gradient_free": {
+            f"--{k.replace('_', '-')}": [config["gradient_free"][k]]
+            for k in ("num_warmup", "num_samples", "num_chains")
         },
         "figure_fit": {
             "--chi2-levels": figures["chi2_levels"],
@@ -174,7 +190,7 @@ def phase_timer_seconds(path: Path) -> dict[str, float]:
 def stage_samples(run: Run, stage: Stage, workdir: Path) -> dict[str, float]:
     """What one CLI run measured: wall, max RSS and the PhaseTimer phases it recorded."""
     sample = {"wall": run.wall, "max_rss_mb": run.max_rss_mb}
-    if stage.name in ("nuts", "svi"):
+    if stage.name in ("nuts", "svi", "nested", "gradient_free"):
         seconds = phase_timer_seconds(workdir / f"{stage.name}.nc")
         sample["fit"] = seconds["run_seconds"]
         sample["fit_compile"] = seconds["compile_seconds"]
@@ -320,7 +336,7 @@ def target_table(stages: list[Stage], samples: Samples, quick: bool) -> Table:
 
 def prepare(workdir: Path, quick: bool, cache: Path) -> None:
     """Write the inputs of every stage in `workdir`, compiling into `cache`."""
-    for name in ("data", "chi2_map", "optimize", "nuts", "svi"):
+    for name in ("data", "chi2_map", "optimize", "laplace", "nuts", "svi"):
         cmd = stage_command(BY_NAME[name], workdir, quick)
         run_command(cmd, env=jax_env(cache), cwd=workdir, log=workdir / f"prepare_{name}.log")
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import copy
 import os
 import re
 import shutil
@@ -34,20 +33,11 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 def tiny_config() -> dict:
-    """The default config shrunk so a whole workflow run takes seconds."""
-    config = copy.deepcopy(DEFAULT_CONFIG)
+    """The default config shrunk so a whole workflow run takes seconds (benchmarks --quick's)."""
+    from benchmarks.common import QUICK_OVERLAY, merged
+
+    config = merged(DEFAULT_CONFIG, QUICK_OVERLAY)
     config["datasets"] |= {"sigma_noise": [0.1], "seeds": [72]}
-    config["line"]["n_points"] = 200
-    config["chi2_map"]["logN"]["num"] = 12
-    config["chi2_map"]["logbeta"]["num"] = 10
-    config["optimize"]["steps"] = 8
-    config["nuts"] |= {"num_warmup": 150, "num_samples": 200}
-    config["svi"] |= {"num_steps": 600, "num_draws": 200}
-    config["nested"] |= {"num_live_points": 30, "dlogZ": 0.01, "max_samples": 5000,
-                         "num_draws": 200}  # fmt: skip
-    config["gradient_free"] |= {"num_warmup": 2000, "num_samples": 2000, "num_chains": 2}
-    # chi^2 of 200 points sits near 200, not near the tutorial's 1000
-    config["figures"] |= {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360}
     return config
 
 
