@@ -14,7 +14,7 @@ import pytest
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
-from pipeline.analysis.compare import compare, energy_distance
+from pipeline.analysis.compare import compare, draws, energy_distance
 from pipeline.analysis.summary import Thresholds, flag, posterior_summary
 from pipeline.inference.batching import dataset_keys
 from pipeline.inference.model import Priors, model
@@ -184,14 +184,39 @@ def test_summary_of_good_draws_is_clean_and_has_the_tutorials_columns():
 def test_compare_is_zero_for_one_posterior_and_measures_a_shift():
     rng = np.random.default_rng(2)
     a = rng.normal(size=(1, 3000))
-    same = compare(_idata(a), _idata(a), 0.9)
-    np.testing.assert_allclose(same["mean_shift"], 0.0, atol=1e-12)
-    np.testing.assert_allclose(same["sd_ratio"], 1.0)
-    assert same["energy_distance"] == pytest.approx(0.0, abs=1e-9)
-    shifted = compare(_idata(a), _idata(a + 0.5 * a.std(ddof=1)), 0.9)  # NUTS sd has ddof=1
-    np.testing.assert_allclose(shifted["mean_shift"], 0.5, rtol=1e-6)
-    np.testing.assert_allclose(shifted["wasserstein"], 0.5, rtol=1e-6)
-    assert shifted["energy_distance"] > 0.2
+    ref = draws(_idata(a))
+    shifted = draws(_idata(a + 0.5 * a.std(ddof=1)))  # NUTS sd has ddof=1
+    out = compare({"nuts": ref, "same": ref.copy(), "shifted": shifted}, 0.9)
+    # the reference's row and an identical posterior: no shift, sd ratio 1, distance 0
+    for row in (0, 1):
+        np.testing.assert_allclose(out["mean_shift"][row], 0.0, atol=1e-12)
+        np.testing.assert_allclose(out["sd_ratio"][row], 1.0)
+        assert out["energy_distance"][row] == pytest.approx(0.0, abs=1e-9)
+    np.testing.assert_allclose(out["mean_shift"][2], 0.5, rtol=1e-6)
+    np.testing.assert_allclose(out["wasserstein"][2], 0.5, rtol=1e-6)
+    assert out["energy_distance"][2] > 0.2
+    assert out["mean"].shape == (3, 3)
+
+
+def test_the_laplace_approximation_is_compared_through_draws_of_its_gaussian():
+    import xarray as xr
+
+    from pipeline.analysis.compare import laplace_draws
+
+    params = ["logN", "logbeta", "sigmain"]
+    covariance = np.diag([0.01**2, 0.03**2, 0.002**2])
+    covariance[0, 1] = covariance[1, 0] = -0.5 * 0.01 * 0.03
+    laplace = xr.Dataset(
+        {"mode": ("param", [21.0, 0.0, 0.1]), "covariance": (("param", "param_"), covariance)},
+        coords={"param": params, "param_": params},
+    )
+    d = laplace_draws(laplace, 20000)
+    se = np.sqrt(np.diag(covariance) / len(d))
+    assert np.all(np.abs(d.mean(axis=0) - [21.0, 0.0, 0.1]) < 4 * se)
+    sd = np.sqrt(np.diag(covariance))
+    np.testing.assert_allclose(d.std(axis=0), sd, rtol=0.03)
+    np.testing.assert_allclose(np.corrcoef(d.T), covariance / np.outer(sd, sd), atol=0.03)
+    np.testing.assert_array_equal(d, laplace_draws(laplace, 20000))  # a fixed seed
 
 
 def test_energy_distance_separates_distributions():
