@@ -207,7 +207,8 @@ def test_noise_levels_are_canonical_in_paths(tiny_workflow):
     assert "results/noise0.025/seed3/data.nc" in result.stdout
 
 
-ONE_OPERATION_PROGRAMS = {"jit_broadcast_in_dim", "jit_convert_element_type", "jit_dynamic_slice"}
+FITTING_PROGRAMS = {"jit_program", "jit_chi2_grid", "jit_scan", "jit_run", "jit__run_depth",
+                    "jit__to_result", "jit__resample"}  # fmt: skip
 
 
 def test_every_stage_writes_the_same_files_again_and_a_second_dataset_compiles_nothing(
@@ -242,8 +243,9 @@ def test_every_stage_writes_the_same_files_again_and_a_second_dataset_compiles_n
             with xr.open_dataset(mine, group=group) as a, xr.open_dataset(theirs, group=group) as b:
                 xr.testing.assert_identical(without_timings(a.load()), without_timings(b.load()))
     assert len(first) > 20  # every stage's programs, one or a few each, and small eager ones
-    # jaxns's Python loop slices arrays to sizes a run finds (as many dead points as the data
-    # need): those one-operation programs compile anew per dataset, in milliseconds; every
-    # fitting program is served from the cache
-    new = sorted(name.split("-")[0] for name in fit("results/noise0.2/seed2") - first)
-    assert set(new) <= ONE_OPERATION_PROGRAMS and len(new) <= 20, new
+    # every fitting program is served from the cache: run_batched's `program` (NUTS, SVI,
+    # Laplace, SA, Adam), the chi^2 grid, and jaxns's depth epochs (`_run_depth`, its sampler)
+    # and results; jaxns's Python loop between epochs compiles some small bookkeeping programs
+    # per dataset, for array sizes that depend on the data (how many dead points it needs)
+    new = sorted({name.split("-")[0] for name in fit("results/noise0.2/seed2") - first})
+    assert not set(new) & FITTING_PROGRAMS, new
