@@ -159,3 +159,21 @@ def test_the_gradient_free_sampler_agrees_with_nuts_and_counts_its_evaluations()
 )
 def test_the_verdict_grades_the_bayes_factor_and_its_uncertainty(log_b, uncert, expected):
     assert expected in verdict(log_b, uncert, "voigt", "gaussian")
+
+
+def test_a_nested_file_without_its_line_shape_is_refused_by_name(tmp_path):
+    import xarray as xr
+
+    from pipeline.inference.nested import EVIDENCE_FIELDS
+    from pipeline.io.files import draws_group, observed_group, write_inference
+    from pipeline.io.layouts import NetCDFInputError
+
+    nu = np.linspace(980.0, 1020.0, 5)
+    groups = {
+        "posterior": draws_group({p: np.ones((1, 4)) for p in ("logN", "logbeta", "sigmain")}),
+        "observed_data": observed_group(np.ones(5), nu),
+        "evidence": xr.Dataset({name: ((), 1.0) for name in EVIDENCE_FIELDS}),
+    }
+    with pytest.raises(NetCDFInputError, match="missing attribute 'posterior/line_shape'"):
+        write_inference(groups, tmp_path / "nested.nc", "nested")
+    assert not (tmp_path / "nested.nc").exists()

@@ -28,6 +28,10 @@ def layouts_markdown() -> str:
             lines += [
                 f"| `{group}` | `{name}` | {meaning} |" for name, meaning in variables.items()
             ]
+        lines += [
+            f"| `posterior` | attribute `{name}` | {meaning} |"
+            for name, meaning in layout.posterior_attrs.items()
+        ]
         lines.append("")
     return "\n".join(lines)
 

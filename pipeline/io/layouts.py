@@ -423,6 +423,7 @@ class InferenceLayout:
     filename: str
     description: str
     groups: Mapping[str, Mapping[str, str]]  # group -> {variable: meaning}
+    posterior_attrs: Mapping[str, str] = field(default_factory=dict)  # {attribute: meaning}
 
 
 _POSTERIOR = {p: f"{LONG_NAMES[p]}, {UNITS[p]}" for p in PARAMS}
@@ -445,6 +446,7 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
             "observed_data": _Y,
             "posterior_predictive": _Y,
         },
+        posterior_attrs={"warmup_leapfrog_steps": "leapfrog steps of the warmup, all chains"},
     ),
     "svi": InferenceLayout(
         filename="svi.nc",
@@ -479,6 +481,7 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
                 "converged": "1 if the run met dlogZ within max_samples and its budget, else 0",
             },
         },
+        posterior_attrs={"line_shape": "the model's line shape: voigt or gaussian"},
     ),
     "gradient_free": InferenceLayout(
         filename="gradient_free.nc",
@@ -488,6 +491,7 @@ INFERENCE_LAYOUTS: dict[str, InferenceLayout] = {
             "sample_stats": {"accept_prob": "acceptance probability of the proposal"},
             "observed_data": _Y,
         },
+        posterior_attrs={"value_evaluations": "log-density evaluations, warmup included"},
     ),
 }
 
@@ -507,6 +511,10 @@ def _check_inference(idata: Any, groups: list[str], kind: str, source: str) -> N
                 problems.append(f"missing variable '{group}/{v}'")
             elif group in FINITE_GROUPS and (bad := _first_non_finite(idata[group][v])):
                 problems.append(f"variable '{group}/{v}' has a non-finite value at {bad}")
+    if "posterior" in groups:
+        attrs = idata["posterior"].attrs
+        problems += [f"missing attribute 'posterior/{a}'" for a in layout.posterior_attrs
+                     if a not in attrs]  # fmt: skip
     if problems:
         raise NetCDFInputError(
             f"{source} is not a valid {layout.filename} ({layout.description}): "
