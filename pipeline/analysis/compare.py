@@ -12,6 +12,9 @@ from scipy.stats import wasserstein_distance
 
 from pipeline.io.layouts import PARAMS
 
+# every method a dataset is fitted with, the reference (NUTS) first
+METHODS = ("nuts", "svi", "laplace", "nested", "gradient_free")
+
 # the energy distance compares at most this many draws per method (evenly thinned): its cost
 # grows with the square of the draws
 ENERGY_DRAWS = 2000
@@ -31,6 +34,16 @@ def laplace_draws(laplace: Any, num_draws: int) -> np.ndarray:
     covariance = laplace["covariance"].sel(param=list(PARAMS), param_=list(PARAMS)).values
     rng = np.random.default_rng(LAPLACE_SEED)
     return rng.multivariate_normal(mode, covariance.astype(float), size=num_draws)
+
+
+def method_draws(fits: Mapping[str, Any]) -> dict[str, np.ndarray]:
+    """Each method's draws (samples, parameters) from its file (layout -> file, NUTS first);
+    the Laplace approximation as as many draws of its Gaussian as NUTS has."""
+    count = len(draws(fits["nuts"]))
+    return {
+        kind: laplace_draws(fit, count) if kind == "laplace" else draws(fit)
+        for kind, fit in fits.items()
+    }
 
 
 def energy_distance(x: np.ndarray, y: np.ndarray) -> float:

@@ -23,7 +23,6 @@ from pipeline.inference.model import Priors, log_joint
 from pipeline.io.layouts import PARAMS
 from pipeline.physics.forward import Line
 
-METHODS = ("nuts", "svi", "laplace", "nested", "gradient_free")
 EVALUATIONS = ("value", "gradient", "hessian")  # what one evaluation computes
 
 
@@ -63,30 +62,26 @@ def evaluations(kind: str, fit: Any, compare_draws: int) -> dict[str, float]:
     draws: multi-chain bulk ESS (minimum over parameters) for MCMC, Kish's ESS for nested
     sampling, the number of independent draws for SVI and Laplace."""
     count = dict.fromkeys(EVALUATIONS, 0.0)
+    attrs = fit.attrs if kind == "laplace" else fit.posterior.attrs
     if kind == "laplace":
-        attrs = fit.attrs
         iterations = int(attrs["iterations"])
         count["value"] = len(DAMPING) * iterations  # the damped trial steps
         count["gradient"] = count["hessian"] = iterations + 1  # each step, and at the mode
         ess, ess_kind = compare_draws, "independent draws"
-    else:
-        attrs = fit.posterior.attrs
+    elif kind == "svi":
+        count["gradient"] = fit.optimization["loss"].size
+        ess, ess_kind = fit.posterior["logN"].size, "independent draws"
+    elif kind == "nested":
+        count["value"] = int(fit.evidence["num_likelihood_evaluations"])
+        ess, ess_kind = float(fit.evidence["ess_kish"]), "Kish ESS"
+    else:  # the MCMC samplers
         if kind == "nuts":
-            leapfrog = int(attrs["warmup_leapfrog_steps"]) + int(fit.sample_stats["n_steps"].sum())
-            count["gradient"] = leapfrog
-        elif kind == "svi":
-            count["gradient"] = fit.optimization["loss"].size
-        elif kind == "nested":
-            count["value"] = int(fit.evidence["num_likelihood_evaluations"])
-        elif kind == "gradient_free":
-            count["value"] = int(attrs["value_evaluations"])
-        if kind == "nested":
-            ess, ess_kind = float(fit.evidence["ess_kish"]), "Kish ESS"
-        elif kind in ("nuts", "gradient_free"):
-            ess_bulk = az.ess(fit.posterior[list(PARAMS)], method="bulk")
-            ess, ess_kind = min(float(ess_bulk[p]) for p in PARAMS), "bulk ESS, all chains"
+            steps = int(attrs["warmup_leapfrog_steps"]) + int(fit.sample_stats["n_steps"].sum())
+            count["gradient"] = steps
         else:
-            ess, ess_kind = fit.posterior["logN"].size, "independent draws"
+            count["value"] = int(attrs["value_evaluations"])
+        ess_bulk = az.ess(fit.posterior[list(PARAMS)], method="bulk")
+        ess, ess_kind = min(float(ess_bulk[p]) for p in PARAMS), "bulk ESS, all chains"
     return {
         **{f"{name}_evaluations": n for name, n in count.items()},
         "compile_seconds": float(attrs["compile_seconds"]),

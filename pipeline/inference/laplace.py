@@ -8,11 +8,9 @@ from statistics import NormalDist
 import jax
 import jax.numpy as jnp
 import numpy as np
-from numpyro.infer.util import log_density
 
 from pipeline.inference.batching import ONE_DATASET, Batching, run_batched
-from pipeline.inference.model import Priors, model
-from pipeline.io.layouts import PARAMS
+from pipeline.inference.model import Priors, log_joint
 from pipeline.physics.forward import Line, transmission
 
 # Levenberg-Marquardt damping factors tried in turn, smallest first (0: the Newton step)
@@ -119,7 +117,6 @@ def central_interval(mode: np.ndarray, sd: np.ndarray, prob: float) -> tuple:
 def _neg_log_posterior(theta: jax.Array, line: Line, priors: Priors, y: jax.Array) -> jax.Array:
     """-log p(theta | y) up to a constant; +inf outside the priors' support (numpyro's uniform
     density is constant there, which would let the search leave the prior's box)."""
-    params = dict(zip(PARAMS, theta, strict=True))
     inside = (
         (priors.logN[0] < theta[0])
         & (theta[0] < priors.logN[1])
@@ -127,7 +124,7 @@ def _neg_log_posterior(theta: jax.Array, line: Line, priors: Priors, y: jax.Arra
         & (theta[1] < priors.logbeta[1])
         & (theta[2] > 0)
     )
-    value = -log_density(model, (line, priors, y), {}, params)[0]
+    value = -log_joint(line, priors, y, theta)
     return jnp.where(inside, value, jnp.inf)
 
 

@@ -13,6 +13,7 @@ import numpyro
 import numpyro.distributions as dist
 from numpyro.infer.util import log_density
 
+from pipeline.io.layouts import PARAMS
 from pipeline.physics.forward import Line, transmission
 
 
@@ -41,5 +42,5 @@ def log_likelihood(line: Line, y: jax.Array, theta: jax.Array) -> jax.Array:
 def log_joint(line: Line, priors: Priors, y: jax.Array, theta: jax.Array) -> jax.Array:
     """log p(y, theta) of the model for theta = (logN, logbeta, sigmain): what every sampler
     evaluates (numpyro's NUTS and SA in unconstrained coordinates, at the same cost)."""
-    params = dict(zip(("logN", "logbeta", "sigmain"), theta, strict=True))
+    params = dict(zip(PARAMS, theta, strict=True))
     return log_density(model, (line, priors, y), {}, params)[0]

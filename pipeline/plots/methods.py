@@ -8,7 +8,7 @@ import xarray as xr
 from matplotlib.figure import Figure
 from scipy.ndimage import gaussian_filter
 
-from pipeline.analysis.compare import draws, laplace_draws
+from pipeline.analysis.compare import method_draws
 from pipeline.io.layouts import PARAMS
 from pipeline.plots.common import axes, dataset_title
 from pipeline.plots.posterior import NUTS_COLOR, SVI_COLOR, truth
@@ -24,9 +24,9 @@ CONTOUR_MASSES = (0.393, 0.865)
 def methods_pair(data: xr.Dataset, nuts, svi, laplace, nested, gradient_free) -> Figure:
     """Every method's posterior in one corner plot: marginal histograms on the diagonal,
     draws below it, the true values as lines."""
-    samples = {"nuts": draws(nuts), "svi": draws(svi), "nested": draws(nested),
-               "gradient_free": draws(gradient_free)}  # fmt: skip
-    samples["laplace"] = laplace_draws(laplace, len(samples["nuts"]))
+    fits = {"nuts": nuts, "svi": svi, "laplace": laplace, "nested": nested,
+            "gradient_free": gradient_free}  # fmt: skip
+    samples = method_draws(fits)
     reference = truth(data)
     n = len(PARAMS)
     pooled = np.concatenate(list(samples.values()))

@@ -6,26 +6,17 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.analysis.compare import compare, draws, laplace_draws
+from pipeline.analysis.compare import METHODS, compare, method_draws
 from pipeline.io.atomic import replaced_atomically
 from pipeline.io.files import new_dataset, read, write_dataset
 from pipeline.io.layouts import PARAMS
 from pipeline.io.provenance import provenance
 from pipeline.stages import cli
 
-# the methods compare reads, reference first: flag, layout
-METHODS = (("nuts", "nuts"), ("svi", "svi"), ("laplace", "laplace"), ("nested", "nested"),
-           ("gradient-free", "gradient_free"))  # fmt: skip
-
 
 def comparison(paths: dict[str, str], hdi_prob: float):
     """The compare Dataset of one dataset's posterior files (layout -> path, NUTS first)."""
-    files = {kind: read(path, kind) for kind, path in paths.items()}
-    reference = draws(files["nuts"])
-    samples = {
-        kind: laplace_draws(f, len(reference)) if kind == "laplace" else draws(f)
-        for kind, f in files.items()
-    }
+    samples = method_draws({kind: read(path, kind) for kind, path in paths.items()})
     return new_dataset(
         "compare",
         coords={"inference": list(samples), "param": list(PARAMS)},
@@ -49,12 +40,13 @@ def as_table(ds) -> pd.DataFrame:
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: compare one dataset's posteriors with its NUTS posterior."""
     p = cli.parser(__doc__, threads=False)
-    for flag, kind in METHODS:
-        p.add_argument(f"--{flag}", required=kind == "nuts", help=f"{kind}.nc of the dataset")
+    for kind in METHODS:
+        p.add_argument(f"--{kind.replace('_', '-')}", required=kind == "nuts",
+                       help=f"{kind}.nc of the dataset")  # fmt: skip
     p.add_argument("--csv", required=True, help="the same table as CSV")
     cli.add_hdi_argument(p)
     args = p.parse_args(argv)
-    paths = {kind: getattr(args, kind) for _, kind in METHODS if getattr(args, kind)}
+    paths = {kind: getattr(args, kind) for kind in METHODS if getattr(args, kind)}
     if len(paths) < 2:
         p.error("give NUTS and at least one other method to compare with it")
     ds = comparison(paths, args.hdi_prob)

@@ -6,7 +6,8 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.analysis.cost import METHODS, cost_rows, evaluation_seconds
+from pipeline.analysis.compare import METHODS
+from pipeline.analysis.cost import cost_rows, evaluation_seconds
 from pipeline.inference.model import Priors
 from pipeline.io.atomic import replaced_atomically
 from pipeline.io.files import new_dataset, read, write_dataset

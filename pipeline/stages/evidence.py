@@ -10,9 +10,10 @@ from pipeline.io.atomic import replaced_atomically
 from pipeline.io.files import new_dataset, read_inference, write_dataset
 from pipeline.io.layouts import NetCDFInputError
 from pipeline.io.provenance import provenance
+from pipeline.physics.forward import LINE_SHAPES
 from pipeline.stages import cli
 
-SHAPES = ("voigt", "gaussian")
+SHAPES = LINE_SHAPES  # voigt first: the Bayes factor is Voigt against Gaussian
 
 
 def main(argv: Sequence[str] | None = None) -> None:
