@@ -1,27 +1,30 @@
 """Is a method calibrated? Statistics of SBC ranks, coverage of central intervals, and verdicts.
 
 A rank r of a truth among L posterior draws takes one of L + 1 values; under calibration each
-is equally likely. Everything here is computed from ranks (and z-scores) alone, with the
-rules that turn them into a verdict stated in `verdict`.
+is equally likely, also within any group of datasets chosen by a statistic of the data (not of
+the truth). Every statistic here turns into a p-value (`departures`); the p-values of a whole
+table form one family, tested with Holm's procedure at FAMILY_ALPHA (`holm`), and the tests that
+survive give each row its verdict by the rules stated in `verdict`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import pandas as pd
 import xarray as xr
 from scipy import stats
 
-from pipeline.io.layouts import PARAMS
-
-# |z| beyond which a statistic of the ranks counts as a departure from uniformity
-Z_LIMIT = 3.0
-# p-value of the chi-square test of the rank histogram below which its shape is not uniform
-P_LIMIT = 0.001
+# family-wise false-alarm rate of a calibration table: the chance that a method whose
+# posteriors are all exact gets any verdict but "no departure detected" anywhere in it
+FAMILY_ALPHA = 0.05
 # |z| of a posterior mean beyond which a fit counts as a gross miss (e.g. a wrong mode)
 GROSS_Z = 5.0
+# how often a calibrated method misses grossly, its z-scores taken as standard normal
+GROSS_RATE = 2 * stats.norm.sf(GROSS_Z)  # 5.7e-7
+CALIBRATED = "no departure detected"
+OVERCONFIDENT = "overconfident (too narrow or off-centre)"
 
 
 def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarray, np.ndarray]:
@@ -36,7 +39,8 @@ def wilson(k: np.ndarray, n: np.ndarray, z: float = 1.959964) -> tuple[np.ndarra
 
 def central(ranks: np.ndarray, num_draws: int, level: float) -> np.ndarray:
     """Whether each rank lies in the central `level` share of the L + 1 possible ranks: the
-    truth is inside the central interval of the draws. Exact when level (L + 1) / 2 is whole."""
+    truth is inside the central interval of the draws. Exact when level (L + 1) / 2 is whole.
+    A NaN rank lies in no interval."""
     slots = num_draws + 1
     # rounded, so that 0.05 x 200 / 2 is 5, not 5.000000000000004
     low, high = np.round((1 - level) * slots / 2, 9), np.round((1 + level) * slots / 2, 9)
@@ -57,43 +61,176 @@ def pit(ranks: np.ndarray, num_draws: int) -> np.ndarray:
     return (ranks + 1) / (num_draws + 1)
 
 
-def uniformity_pvalue(ranks: np.ndarray, num_draws: int, bins: int) -> float:
-    """p-value of the chi-square test that the rank histogram (`bins` equal bins) is flat."""
-    counts = np.bincount((ranks * bins // (num_draws + 1)).astype(int), minlength=bins)
-    return float(stats.chisquare(counts).pvalue)
+def noise_statistic(f_obs: np.ndarray) -> np.ndarray:
+    """Each dataset's noise sd estimated from its data alone (rows of f_obs, the spectral grid
+    along the last axis): 1.4826 MAD(diff f) / sqrt(2), the robust sd of the first differences
+    of the flux over sqrt(2). Independent noise of sd sigma gives differences of sd sigma sqrt(2);
+    the line changes slowly from one pixel to the next, so the differences are mostly noise,
+    and the median ignores the few steep pixels of its wings."""
+    steps = np.diff(f_obs, axis=-1)
+    spread = np.median(np.abs(steps - np.median(steps, axis=-1, keepdims=True)), axis=-1)
+    return 1.4826 * spread / np.sqrt(2)
 
 
-def rank_statistics(ranks: np.ndarray, num_draws: int) -> tuple[float, float]:
+def _two_sided(below: np.ndarray, above: np.ndarray) -> np.ndarray:
+    """Two-sided p-value from the two one-sided tail probabilities: twice the smaller, at most 1."""
+    return np.minimum(1.0, 2 * np.minimum(below, above))
+
+
+def uniformity_pvalue(ranks: np.ndarray, num_draws: int, bins: int) -> np.ndarray:
+    """p-value of the chi-square test that the rank histogram (`bins` equal bins) is flat,
+    along the last axis (NaN ranks not counted; NaN when none is)."""
+    finite = np.isfinite(ranks)
+    which = np.floor(np.where(finite, ranks, 0) * bins / (num_draws + 1)).astype(int)
+    rows = finite.shape[:-1]
+    row = np.arange(np.prod(rows, dtype=int)).reshape((*rows, 1))
+    flat = np.bincount((row * bins + which)[finite], minlength=row.size * bins)
+    counts = flat.reshape((*rows, bins))
+    expected = counts.sum(axis=-1, keepdims=True) / bins
+    with np.errstate(invalid="ignore", divide="ignore"):
+        statistic = ((counts - expected) ** 2 / expected).sum(axis=-1)
+    return stats.chi2.sf(statistic, bins - 1)
+
+
+def rank_statistics(ranks: np.ndarray, num_draws: int) -> tuple[np.ndarray, np.ndarray]:
     """z-scores of the mean and of the spread of the ranks against their exact values under
-    calibration. Location: u = (r + 1/2) / (L + 1) has mean 1/2; positive when truths sit
-    above the posterior. Spread: the mean of (u - 1/2)^2; positive when truths fall in the
-    tails too often (a posterior too narrow), negative when they crowd its middle (too wide)."""
+    calibration, along the last axis (NaN ranks not counted). Location: u = (r + 1/2) / (L + 1)
+    has mean 1/2; positive when truths sit above the posterior. Spread: the mean of
+    (u - 1/2)^2; positive when truths fall in the tails too often (a posterior too narrow),
+    negative when they crowd its middle (too wide)."""
     u = (ranks + 0.5) / (num_draws + 1)
     grid = (np.arange(num_draws + 1) + 0.5) / (num_draws + 1)
-    n = len(u)
-    location = (u.mean() - 0.5) / np.sqrt(grid.var() / n)
+    n = np.isfinite(u).sum(axis=-1)
     square = (grid - 0.5) ** 2
-    spread = (((u - 0.5) ** 2).mean() - square.mean()) / np.sqrt(square.var() / n)
-    return float(location), float(spread)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        location = (np.nansum(u, axis=-1) / n - 0.5) / np.sqrt(grid.var() / n)
+        spread_mean = np.nansum((u - 0.5) ** 2, axis=-1) / n
+        spread = (spread_mean - square.mean()) / np.sqrt(square.var() / n)
+    return location, spread
 
 
-def verdict(location: float, spread: float, pvalue: float) -> str:
-    """The word for a set of ranks, by these rules in order: 'biased' if |location| > 3,
-    'too narrow' if spread > 3, 'too wide' if spread < -3, 'not uniform' if the histogram's
-    p-value is below 0.001, else 'calibrated' (no departure this many datasets can show)."""
-    if abs(location) > Z_LIMIT:
+def departures(
+    ranks: np.ndarray, z: np.ndarray, num_draws: int, levels: Sequence[float], bins: int
+) -> tuple[dict[str, np.ndarray], dict[str, tuple[np.ndarray, np.ndarray]]]:
+    """The statistics of one or many sets of ranks (along the last axis, NaN where a dataset is
+    not counted) with the z-scores (mean - truth) / sd of the same fits (NaN where none), and
+    every test of calibration as (p-value, excess): excess > 0 when truths fall outside the
+    posterior more often than calibration allows, < 0 when less often. The tests:
+
+    - uniform: chi-square test that the histogram of `bins` equal bins is flat, bins - 1
+      degrees of freedom (`uniformity_pvalue`);
+    - location, spread: the rank z-scores (`rank_statistics`), two-sided normal p;
+    - coverage_XX, each level: the count of ranks in the central interval against its exact
+      share of the L + 1 ranks, two-sided exact binomial test (twice the smaller tail);
+      excess = share - coverage;
+    - gross: the count of |z| > GROSS_Z against GROSS_RATE = P(|z| > GROSS_Z) for standard
+      normal z-scores (what a calibrated method with near-Gaussian posteriors gives), one-sided
+      binomial tail P(X >= count): even one gross miss in 1000 fits is significant (an
+      infinite z, a zero sd away from the truth, is one; the other tests use finite z);
+    - z_sd: the variance s^2 of the z-scores against 1 (a calibrated method's (mean - truth) / sd
+      has mean 0 and variance 1), two-sided chi-square test, d s^2 ~ chi2(d), d = n - 1 for
+      normal z-scores, scaled by 2 / (kurtosis - 1) where the sample's kurtosis exceeds 3 (Box
+      1953), so heavy-tailed z-scores are not taken for a wrong variance; excess = s - 1.
+
+    A test without data (no ranks; no z-scores for 'gross' and 'z_sd', fewer than 2 for
+    'z_sd') has a NaN p-value."""
+    slots = num_draws + 1
+    n = np.isfinite(ranks).sum(axis=-1)
+    counted = n > 0
+    columns, tests = {}, {}
+    for level in levels:
+        k = central(ranks, num_draws, level).sum(axis=-1)
+        share = central(np.arange(slots), num_draws, level).mean()
+        low, high = wilson(k, n)
+        name = f"coverage_{round(level * 100):d}"
+        with np.errstate(invalid="ignore", divide="ignore"):
+            columns |= {name: k / n, f"{name}_low": low, f"{name}_high": high}
+        below, above = stats.binom.cdf(k, n, share), stats.binom.sf(k - 1, n, share)
+        p = np.where(counted, _two_sided(below, above), np.nan)
+        columns[f"p_{name}"] = p
+        tests[name] = (p, share - columns[name])
+    p_uniform = np.where(counted, uniformity_pvalue(ranks, num_draws, bins), np.nan)
+    location, spread = rank_statistics(ranks, num_draws)
+    p_location = _two_sided(stats.norm.cdf(location), stats.norm.sf(location))
+    p_spread = _two_sided(stats.norm.cdf(spread), stats.norm.sf(spread))
+    columns |= {
+        "p_uniform": p_uniform,
+        "rank_location_z": location,
+        "p_location": p_location,
+        "rank_spread_z": spread,
+        "p_spread": p_spread,
+    }
+    tests |= {
+        "uniform": (p_uniform, np.full(np.shape(n), np.nan)),
+        "location": (p_location, location),
+        "spread": (p_spread, spread),
+    }
+    z_columns, z_tests = _z_departures(z)
+    return columns | z_columns, tests | z_tests
+
+
+def _z_departures(z: np.ndarray):
+    """The z-score columns and tests of `departures`."""
+    finite = np.isfinite(z)
+    n = finite.sum(axis=-1)
+    missed = np.isinf(z).sum(axis=-1)  # a zero sd away from the truth: a gross miss
+    z = np.where(finite, z, 0.0)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        mean = z.sum(axis=-1) / n
+        square = np.where(finite, z - mean[..., None], 0.0) ** 2
+        variance = square.sum(axis=-1) / (n - 1)
+        kurtosis = (square**2).sum(axis=-1) / n / (variance * (n - 1) / n) ** 2
+        df = (n - 1) * 2 / (np.fmax(kurtosis, 3) - 1)
+        below, above = stats.chi2.cdf(df * variance, df), stats.chi2.sf(df * variance, df)
+    p_z_sd = np.where(n > 1, _two_sided(below, above), np.nan)
+    gross = (np.abs(z) > GROSS_Z).sum(axis=-1) + missed
+    p_gross = np.where(n + missed > 0, stats.binom.sf(gross - 1, n + missed, GROSS_RATE), np.nan)
+    sd = np.where(n > 1, np.sqrt(variance), np.nan)
+    columns = {"z_mean": mean, "z_sd": sd, "p_z_sd": p_z_sd, "n_gross": gross, "p_gross": p_gross}
+    return columns, {"gross": (p_gross, np.ones(np.shape(n))), "z_sd": (p_z_sd, sd - 1)}
+
+
+def holm(pvalues: np.ndarray, alpha: float) -> np.ndarray:
+    """Which hypotheses Holm's step-down procedure rejects with family-wise error rate alpha,
+    under any dependence between the tests: with the m p-values sorted, p(1) <= ... <= p(m),
+    reject while p(j) <= alpha / (m - j + 1) and stop at the first that is not. NaN p-values
+    (tests that could not be run) are not part of the family and never rejected."""
+    tested = np.flatnonzero(np.isfinite(pvalues))
+    order = tested[np.argsort(pvalues[tested], kind="stable")]
+    m = len(order)
+    passed = np.cumprod(pvalues[order] <= alpha / (m - np.arange(m))).astype(bool)
+    rejected = np.zeros(np.shape(pvalues), bool)
+    rejected[order[passed]] = True
+    return rejected
+
+
+def verdict(rejected: Mapping[str, float]) -> str:
+    """The word for one row from its tests that survive Holm (`departures`' names, each with
+    its excess: > 0 when truths fall outside the posterior too often), by these rules in order:
+
+    1. 'biased' if the location test rejects;
+    2. 'overconfident (too narrow or off-centre)' if any test rejects with excess > 0: spread
+       z > 0, coverage below its level, z-score sd above 1 (posterior means scattered around
+       the truths more than their sds allow: an off-centre guide), or gross misses;
+    3. 'too wide' if any test rejects with excess < 0: spread z < 0, coverage above its level,
+       z-score sd below 1;
+    4. 'not uniform' if only the histogram test rejects;
+    5. else 'no departure detected' (none these many datasets can show)."""
+    if "location" in rejected:
         return "biased"
-    if spread > Z_LIMIT:
-        return "too narrow"
-    if spread < -Z_LIMIT:
+    excess = [value for name, value in rejected.items() if name != "uniform"]
+    if any(value > 0 for value in excess):
+        return OVERCONFIDENT
+    if any(value < 0 for value in excess):
         return "too wide"
-    if pvalue < P_LIMIT:
+    if "uniform" in rejected:
         return "not uniform"
-    return "calibrated"
+    return CALIBRATED
 
 
 def strata(values: np.ndarray, groups: int) -> np.ndarray:
-    """Quantile groups 1..groups of `values` (1 = lowest), e.g. terciles of the drawn noise."""
+    """Quantile groups 1..groups of `values` (1 = lowest), e.g. terciles of the noise estimated
+    from the data."""
     edges = np.quantile(values, np.linspace(0, 1, groups + 1)[1:-1])
     return np.searchsorted(edges, values, side="right") + 1
 
@@ -101,14 +238,17 @@ def strata(values: np.ndarray, groups: int) -> np.ndarray:
 def calibration_rows(
     ranks: xr.Dataset, levels: Sequence[float], bins: int, strata_names: dict[int, str]
 ) -> pd.DataFrame:
-    """calibration.csv: per stratum ('all' and each noise group), method and quantity: the
-    datasets counted and set aside, coverage at each level with its Wilson interval, the
-    uniformity p-value, the rank statistics, the z-scores (mean, sd, and how many exceed
-    GROSS_Z: fits far from the truth, which a few enough do not move the ranks), the verdict."""
+    """calibration.csv: per stratum ('all' and each group of the noise estimated from the data,
+    with its range), method and quantity: the datasets counted and set aside, coverage at each
+    level with its Wilson interval, the statistics and p-values of `departures` (z-scores: their
+    mean, sd, and how many exceed GROSS_Z), the tests Holm rejects across the whole table
+    (every row's every test is one family, at FAMILY_ALPHA: `family_alpha`, `family_tests`),
+    and the verdict those give (`verdict`; 'no fits' where no dataset is counted)."""
     num_draws = int(ranks.attrs["num_draws"])
+    noise = ranks["noise_estimate"].values
     groups = {"all": np.ones(ranks.sizes["dataset"], bool)}
     groups |= {name: ranks["stratum"].values == k for k, name in strata_names.items()}
-    rows = []
+    rows, tests = [], []
     for stratum, members in groups.items():
         for method in ranks["inference"].values:
             fits = ranks.sel(inference=method).isel(dataset=np.flatnonzero(members))
@@ -116,46 +256,38 @@ def calibration_rows(
             for quantity in ranks["quantity"].values:
                 r = fits["rank"].sel(quantity=quantity).values
                 counted = used & np.isfinite(r)
-                found = _statistics(r[counted], fits, quantity, counted, num_draws, levels, bins)
+                has_z = quantity in fits["param"]
+                z = fits["z"].sel(param=quantity).values if has_z else np.full(r.shape, np.nan)
+                columns, found = departures(
+                    np.where(counted, r, np.nan), np.where(counted, z, np.nan),
+                    num_draws, levels, bins,
+                )  # fmt: skip
                 rows.append(
                     {
                         "stratum": stratum,
                         "inference": method,
                         "quantity": quantity,
-                        "sigmain_low": float(fits["truth"].sel(param="sigmain").min()),
-                        "sigmain_high": float(fits["truth"].sel(param="sigmain").max()),
+                        "noise_estimate_low": float(noise[members].min()),
+                        "noise_estimate_high": float(noise[members].max()),
                         "n": int(counted.sum()),
                         "n_flagged": int(fits["flagged"].values.sum()),
                         "n_nan": int((~np.isfinite(r)).sum()),
-                        **found,
+                        **{name: value.item() for name, value in columns.items()},
                     }
                 )
+                tests.append(found)
+    names = list(tests[0])
+    pvalues = np.array([[found[name][0] for name in names] for found in tests], float)
+    rejected = holm(pvalues.ravel(), FAMILY_ALPHA).reshape(pvalues.shape)
+    for row, found, hits in zip(rows, tests, rejected, strict=True):
+        failed = {name: float(found[name][1]) for name, hit in zip(names, hits, strict=True) if hit}
+        row |= {
+            "holm_rejected": ";".join(failed),
+            "family_alpha": FAMILY_ALPHA,
+            "family_tests": int(np.isfinite(pvalues).sum()),
+            "verdict": verdict(failed) if row["n"] else "no fits",
+        }
     return pd.DataFrame(rows)
-
-
-def _statistics(r, fits, quantity, counted, num_draws, levels, bins) -> dict:
-    out = {}
-    for level in levels:
-        k = central(r, num_draws, level).sum()
-        low, high = wilson(np.array([k]), np.array([len(r)]))
-        name = f"coverage_{round(level * 100):d}"
-        out |= {name: k / len(r) if len(r) else np.nan, f"{name}_low": low[0],
-                f"{name}_high": high[0]}  # fmt: skip
-    if len(r) == 0:
-        nothing = ("p_uniform", "rank_location_z", "rank_spread_z", "z_mean", "z_sd")
-        return out | dict.fromkeys(nothing, np.nan) | {"n_gross": 0, "verdict": "no fits"}
-    pvalue = uniformity_pvalue(r, num_draws, bins)
-    location, spread = rank_statistics(r, num_draws)
-    z = fits["z"].sel(param=quantity).values[counted] if quantity in fits["param"] else []
-    return out | {
-        "p_uniform": pvalue,
-        "rank_location_z": location,
-        "rank_spread_z": spread,
-        "z_mean": float(np.mean(z)) if len(z) else np.nan,
-        "z_sd": float(np.std(z, ddof=1)) if len(z) > 1 else np.nan,
-        "n_gross": int((np.abs(z) > GROSS_Z).sum()) if len(z) else 0,
-        "verdict": verdict(location, spread, pvalue),
-    }
 
 
 def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str]:
@@ -184,12 +316,21 @@ def collect(
     max_r_hat: float,
     include_flagged: bool,
     noise_strata: int,
+    statistic: np.ndarray,
 ) -> tuple[dict, list[dict]]:
     """Every method's block files joined along the dataset axis, as the variables of ranks.nc,
-    and a row per fit that failed its checks or gave NaN (method, dataset, problem)."""
+    and a row per fit that failed its checks or gave NaN (method, dataset, problem). The
+    datasets are grouped into `noise_strata` quantile groups (`stratum`) of `statistic`, one
+    value per joined dataset computed from its data alone (`noise_statistic`, kept as
+    `noise_estimate`): ranks are uniform given any function of the data, not of the truth."""
     methods = list(blocks)
     joined = {m: xr.concat(blocks[m], dim="dataset") for m in methods}
     first = joined[methods[0]]
+    if np.shape(statistic) != (first.sizes["dataset"],):
+        raise ValueError(
+            f"statistic has shape {np.shape(statistic)}, not one value per dataset "
+            f"({first.sizes['dataset']})"
+        )
     failed, flagged, used = [], [], []
     for method in methods:
         fits = joined[method]
@@ -211,7 +352,8 @@ def collect(
     }
     variables = {
         "truth": truth,
-        "stratum": strata(truth[:, PARAMS.index("sigmain")], noise_strata),
+        "noise_estimate": np.asarray(statistic),
+        "stratum": strata(statistic, noise_strata),
         **stack,
         "z": (stack["mean"] - truth) / stack["sd"],
         "flagged": np.stack(flagged).astype(int),

@@ -1,4 +1,4 @@
-"""How far each method's posterior sits from the reference (NUTS), in units of NUTS sd."""
+"""How far each method's posterior sits from a reference method's, in units of its sd."""
 
 from __future__ import annotations
 
@@ -10,40 +10,18 @@ import numpy as np
 from scipy.spatial.distance import cdist
 from scipy.stats import wasserstein_distance
 
-from pipeline.io.layouts import PARAMS
-
-# every method a dataset is fitted with, the reference (NUTS) first
-METHODS = ("nuts", "svi", "laplace", "nested", "gradient_free")
+from pipeline.analysis.summary import parameters
 
 # the energy distance compares at most this many draws per method (evenly thinned): its cost
 # grows with the square of the draws
 ENERGY_DRAWS = 2000
-LAPLACE_SEED = 0  # seed of the draws that stand for the Laplace approximation's Gaussian
 
 
 def draws(idata: Any) -> np.ndarray:
     """Posterior draws as an array (samples, parameters), chains pooled."""
-    stacked = idata.posterior[list(PARAMS)].stack(sample=("chain", "draw"))
-    return np.stack([stacked[p].values for p in PARAMS], axis=1)
-
-
-def laplace_draws(laplace: Any, num_draws: int) -> np.ndarray:
-    """Draws (samples, parameters) of the Laplace approximation N(mode, covariance), from a
-    fixed seed, so that it can be compared as the samplers are."""
-    mode = laplace["mode"].sel(param=list(PARAMS)).values.astype(float)
-    covariance = laplace["covariance"].sel(param=list(PARAMS), param_=list(PARAMS)).values
-    rng = np.random.default_rng(LAPLACE_SEED)
-    return rng.multivariate_normal(mode, covariance.astype(float), size=num_draws)
-
-
-def method_draws(fits: Mapping[str, Any]) -> dict[str, np.ndarray]:
-    """Each method's draws (samples, parameters) from its file (layout -> file, NUTS first);
-    the Laplace approximation as as many draws of its Gaussian as NUTS has."""
-    count = len(draws(fits["nuts"]))
-    return {
-        kind: laplace_draws(fit, count) if kind == "laplace" else draws(fit)
-        for kind, fit in fits.items()
-    }
+    names = parameters(idata)
+    stacked = idata.posterior[names].stack(sample=("chain", "draw"))
+    return np.stack([stacked[p].values for p in names], axis=1)
 
 
 def energy_distance(x: np.ndarray, y: np.ndarray) -> float:

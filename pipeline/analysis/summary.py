@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any, NamedTuple
 
 import arviz as az
@@ -10,7 +11,6 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.io.atomic import replaced_atomically
-from pipeline.io.layouts import PARAMS
 
 # ArviZ 0.23 logs through its own logger object: drop its one-chain R-hat shape warning, since
 # posterior_summary computes split R-hat for a single chain instead.
@@ -39,15 +39,21 @@ def _chains_for_r_hat(posterior: xr.Dataset) -> xr.Dataset:
 def convergence(draws: np.ndarray) -> dict[str, np.ndarray]:
     """Bulk and tail ESS and R-hat of draws with axes (dataset, chain, draw, param), each as
     an array (dataset, param): the per-dataset statistics of a batch of fits."""
+    names = [f"p{i}" for i in range(draws.shape[-1])]
     posterior = xr.Dataset(
-        {p: (("dataset", "chain", "draw"), draws[..., i]) for i, p in enumerate(PARAMS)}
+        {p: (("dataset", "chain", "draw"), draws[..., i]) for i, p in enumerate(names)}
     )
     stats = {
         "ess_bulk": az.ess(posterior, method="bulk"),
         "ess_tail": az.ess(posterior, method="tail"),
         "r_hat": az.rhat(_chains_for_r_hat(posterior)),
     }
-    return {name: np.stack([v[p].values for p in PARAMS], axis=-1) for name, v in stats.items()}
+    return {name: np.stack([v[p].values for p in names], axis=-1) for name, v in stats.items()}
+
+
+def parameters(idata: Any) -> list[str]:
+    """The model's parameters of an inference file, in the model's order."""
+    return json.loads(idata.posterior.attrs["params"])
 
 
 def posterior_summary(idata: Any, hdi_prob: float) -> pd.DataFrame:
@@ -56,14 +62,15 @@ def posterior_summary(idata: Any, hdi_prob: float) -> pd.DataFrame:
     With a single chain, r_hat is the rank-normalised split R-hat of the chain's two halves
     (see _chains_for_r_hat).
     """
-    posterior = idata.posterior[list(PARAMS)]
-    table = az.summary(idata, var_names=list(PARAMS), hdi_prob=hdi_prob, round_to="none")
+    names = parameters(idata)
+    posterior = idata.posterior[names]
+    table = az.summary(idata, var_names=names, hdi_prob=hdi_prob, round_to="none")
     r_hat = az.rhat(_chains_for_r_hat(posterior))
-    table["r_hat"] = [float(r_hat[p]) for p in PARAMS]
+    table["r_hat"] = [float(r_hat[p]) for p in names]
     quantiles = {"q5%": 0.05, "q50%": 0.5, "q95%": 0.95}
     for label, q in quantiles.items():
         values = posterior.quantile(q, dim=("chain", "draw"))
-        table[label] = [float(values[p]) for p in PARAMS]
+        table[label] = [float(values[p]) for p in names]
     first = ["mean", "sd", *quantiles]
     table = table[first + [c for c in table.columns if c not in first]]
     table.index.name = "param"

@@ -7,45 +7,34 @@ default start it fails on this posterior; it starts at each dataset's Laplace mo
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
 import jax
 import numpy as np
 from numpyro.infer import MCMC, SA, init_to_value
 
 from pipeline.inference.batching import ONE_DATASET, Batching, run_batched
-from pipeline.inference.model import Priors, model
-from pipeline.io.layouts import PARAMS
-from pipeline.physics.forward import Line
-
-
-class GradientFreeSettings(NamedTuple):
-    """SA's iterations per chain, chains (vectorised) and the thinning of the kept draws."""
-
-    num_warmup: int
-    num_samples: int
-    num_chains: int
-    thinning: int
+from pipeline.models.spec import Problem
 
 
 def fit_gradient_free(
-    line: Line,
-    priors: Priors,
+    problem: Problem,
     ys: np.ndarray,
     starts: np.ndarray,
     keys: np.ndarray,
-    settings: GradientFreeSettings,
+    settings: Any,
     batching: Batching = ONE_DATASET,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """SA on each dataset (rows of `ys`), every chain started at the dataset's row of `starts`
-    (logN, logbeta, sigmain). Returns arrays with axes (dataset, chain, draw): the parameters
-    and `accept_prob`; chains run on split(split(key)[1], num_chains), as NUTS's."""
+    (the model's parameters in order). Returns arrays with axes (dataset, chain, draw): the
+    parameters and `accept_prob`; chains run on split(split(key)[1], num_chains), as NUTS's."""
+    model = problem.model
 
     def chain(key, y, start, line, priors):
         kernel = SA(
-            model,
+            model.numpyro_model,
             dense_mass=True,
-            init_strategy=init_to_value(values=dict(zip(PARAMS, start, strict=True))),
+            init_strategy=init_to_value(values=model.named(start)),
         )
         mcmc = MCMC(
             kernel,
@@ -63,11 +52,4 @@ def fit_gradient_free(
         # numpyro's own vectorised chains reject an init_to_value start; vmap one chain instead
         return jax.vmap(lambda k: chain(k, y, start, line, priors))(keys)
 
-    return run_batched(fit_one, (keys, ys, starts), (line, priors), batching, "SA")
-
-
-def value_evaluations(settings: GradientFreeSettings, num_params: int = len(PARAMS)) -> int:
-    """Log-density evaluations of a fit, warmup included: per chain, SA's start (one) and its
-    population of 2 x num_params points (one each), then one proposal per iteration."""
-    per_chain = 1 + 2 * num_params + settings.num_warmup + settings.num_samples
-    return settings.num_chains * per_chain
+    return run_batched(fit_one, (keys, ys, starts), problem[1:], batching, "SA")

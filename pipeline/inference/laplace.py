@@ -3,59 +3,68 @@ the inverse of the exact JAX Hessian there: what a differentiable model gives fo
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from statistics import NormalDist
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
 from pipeline.inference.batching import ONE_DATASET, Batching, run_batched
-from pipeline.inference.model import Priors, log_joint
-from pipeline.physics.forward import Line, transmission
+from pipeline.models.spec import Model, Problem
+from pipeline.physics.forward import Line
 
-# Levenberg-Marquardt damping factors tried in turn, smallest first (0: the Newton step)
-DAMPING = (0.0, *(10.0**k for k in range(-4, 9)))
 MAX_NEWTON_ITERATIONS = 100
 STEP_TOLERANCE = 1e-3  # converged once every step is below this many posterior sds
 
 
-def start_point(line: Line, y: jax.Array, logN_logbeta: jax.Array) -> jax.Array:
-    """A start for the posterior mode: (logN, logbeta) from a fit of chi^2, and for sigmain the
-    rms residual of that fit."""
-    residual = transmission(line, logN_logbeta[0], logN_logbeta[1]) - y
-    return jnp.concatenate([logN_logbeta, jnp.sqrt(jnp.mean(residual**2))[None]])
+def start_point(problem: Problem, y: jax.Array, line_theta: jax.Array) -> jax.Array:
+    """A start for the posterior mode, in the model's parameter order: the line parameters
+    from a fit of chi^2 (`line_theta`, in the order of model.line_names), and for the noise
+    level the rms residual of that fit."""
+    model = problem.model
+    theta = model.named(line_theta, model.line_names)
+    residual = model.mean(problem.line, theta) - y
+    return model.vector({**theta, model.noise_name: jnp.sqrt(jnp.mean(residual**2))})
 
 
 def fit_laplace(
-    line: Line,
-    priors: Priors,
+    problem: Problem,
     ys: np.ndarray,
     inits: np.ndarray,
+    keys: np.ndarray,
+    settings: Any,
+    damping: tuple[float, ...],
     batching: Batching = ONE_DATASET,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Laplace approximation of each dataset's posterior: damped Newton from its row of
     `inits` to the mode, then the inverse of the exact JAX Hessian there.
 
     A step is taken only if the negative log posterior is finite and does not rise; otherwise
-    the Hessian is damped (its diagonal scaled up) until it does, so a poor start or an
+    the Hessian is damped (its diagonal scaled up by each of `damping` in turn, smallest
+    first; 0 is the Newton step) until it does, so a poor start or an
     indefinite Hessian still makes progress. Converged: the Hessian is positive definite and
     the last step was below STEP_TOLERANCE posterior sds, or no damped step lowers the
     objective while the Newton step is that small (the change is below float rounding).
     Returns, with a leading dataset axis, `mode` (param), `covariance` (param, param_),
-    `iterations` and `converged` (0 or 1).
+    `iterations`, `converged` (0 or 1) and `settings.num_draws` draws of the Gaussian per
+    parameter (dataset, draw), from the dataset's key (rows of `keys`).
     """
+    model = problem.model
+    objective, derivatives = _objective(model)
 
     def fit_one(item, line, priors):
-        start, y = item
-        objective = _neg_log_posterior
+        start, y, key = item
         args = (line, priors, y)
 
         def newton(state):
             theta, iteration, _ = state
-            value, grad, hessian = _derivatives(theta, *args)
+            value, grad, hessian = derivatives(theta, *args)
             scale = jnp.diag(jnp.abs(jnp.diag(hessian)) + 1e-12)
             steps = jax.vmap(lambda d: jnp.linalg.solve(hessian + d * scale, grad))(
-                jnp.asarray(DAMPING, dtype=theta.dtype)
+                jnp.asarray(damping, dtype=theta.dtype)
             )
             values = jax.vmap(lambda s: objective(theta - s, *args))(steps)
             ok = jnp.isfinite(values) & (values <= value) & jnp.all(jnp.isfinite(steps), axis=1)
@@ -78,21 +87,23 @@ def fit_laplace(
             _, iteration, status = state
             return (status == 0) & (iteration < MAX_NEWTON_ITERATIONS)
 
-        theta0 = _inside(start, priors)
+        theta0 = _inside(start, model, priors)
         theta, iterations, status = jax.lax.while_loop(
             running, newton, (theta0, jnp.int32(0), jnp.int32(0))
         )
-        hessian = _derivatives(theta, *args)[2]
+        hessian = derivatives(theta, *args)[2]
         covariance = jnp.linalg.inv(hessian)
         converged = (status == 1) & jnp.all(jnp.linalg.eigvalsh(covariance) > 0)
+        draws = jax.random.multivariate_normal(key, theta, covariance, (settings.num_draws,))
         return {
             "mode": theta,
             "covariance": covariance,
             "iterations": iterations,
             "converged": converged.astype(jnp.int32),
+            **model.named(draws),
         }
 
-    return run_batched(fit_one, (inits, ys), (line, priors), batching, "Laplace")
+    return run_batched(fit_one, (inits, ys, keys), problem[1:], batching, "Laplace")
 
 
 def laplace_flags(fit: dict) -> str:
@@ -112,38 +123,46 @@ def central_interval(mode: np.ndarray, sd: np.ndarray, prob: float) -> tuple:
     return mode - z * sd, mode + z * sd
 
 
-# jitted, so that tracing numpyro's model (slow Python) happens once per use, not per call site
-@jax.jit
-def _neg_log_posterior(theta: jax.Array, line: Line, priors: Priors, y: jax.Array) -> jax.Array:
-    """-log p(theta | y) up to a constant; +inf outside the priors' support (numpyro's uniform
-    density is constant there, which would let the search leave the prior's box)."""
-    inside = (
-        (priors.logN[0] < theta[0])
-        & (theta[0] < priors.logN[1])
-        & (priors.logbeta[0] < theta[1])
-        & (theta[1] < priors.logbeta[1])
-        & (theta[2] > 0)
-    )
-    value = -log_joint(line, priors, y, theta)
-    return jnp.where(inside, value, jnp.inf)
+@functools.cache
+def _objective(model: Model) -> tuple[Callable, Callable]:
+    """The model's negative log posterior of a parameter vector, and its value, gradient and
+    Hessian; jitted, so that tracing numpyro's model (slow Python) happens once per use.
+
+    The objective is +inf outside the priors' support: numpyro's uniform density is constant
+    there, which would let the search leave the prior's box."""
+
+    @jax.jit
+    def neg_log_posterior(theta: jax.Array, line: Line, priors, y: jax.Array) -> jax.Array:
+        low, high = _support(model, priors, theta.dtype)
+        inside = jnp.all((low < theta) & (theta < high))
+        value = -model.log_joint(line, priors, y, model.named(theta))
+        return jnp.where(inside, value, jnp.inf)
+
+    @jax.jit
+    def derivatives(theta: jax.Array, line: Line, priors, y: jax.Array) -> tuple:
+        value, grad = jax.value_and_grad(neg_log_posterior)(theta, line, priors, y)
+        return value, grad, jax.hessian(neg_log_posterior)(theta, line, priors, y)
+
+    return neg_log_posterior, derivatives
 
 
-@jax.jit
-def _derivatives(theta: jax.Array, line: Line, priors: Priors, y: jax.Array) -> tuple:
-    """Value, gradient and Hessian of the negative log posterior."""
-    value, grad = jax.value_and_grad(_neg_log_posterior)(theta, line, priors, y)
-    return value, grad, jax.hessian(_neg_log_posterior)(theta, line, priors, y)
+def _support(model: Model, priors, dtype) -> tuple[jax.Array, jax.Array]:
+    bounds = model.support(priors)
+    low, high = (jnp.stack([jnp.asarray(bounds[n][k], dtype) for n in model.names]) for k in (0, 1))
+    return low, high
 
 
-def _inside(theta: jax.Array, priors: Priors) -> jax.Array:
+def _inside(theta: jax.Array, model: Model, priors) -> jax.Array:
     """`theta` moved just inside the priors' support if it lies outside (a start from a fit of
-    chi^2 can), where the objective is finite."""
-    (n_low, n_high), (b_low, b_high) = priors.logN, priors.logbeta
+    chi^2 can), where the objective is finite: by a thousandth of a bounded support's width,
+    or 1e-6 from a single bound."""
+    low, high = _support(model, priors, theta.dtype)
     margin = 1e-3
-    low = jnp.stack([n_low + margin * (n_high - n_low), b_low + margin * (b_high - b_low), 1e-6])
-    high = jnp.stack([n_high - margin * (n_high - n_low), b_high - margin * (b_high - b_low),
-                      jnp.inf])  # fmt: skip
-    return jnp.clip(theta, low.astype(theta.dtype), high.astype(theta.dtype))
+    width = high - low
+    bounded = jnp.isfinite(width)
+    inner_low = jnp.where(bounded, low + margin * width, low + 1e-6)
+    inner_high = jnp.where(bounded, high - margin * width, high - 1e-6)
+    return jnp.clip(theta, inner_low, inner_high)
 
 
 def _sds(hessian: jax.Array) -> jax.Array:

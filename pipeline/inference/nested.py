@@ -1,9 +1,10 @@
 """Nested sampling (jaxns 3) of the model's posterior and evidence, on a batch of datasets.
 
-jaxns brings its own prior language (TFP distributions through `jaxns.priors.Prior`), so the
-priors of pipeline.inference.model are restated here in it, and the likelihood is the model's
-own (`log_likelihood`, at the data's float precision). jaxns's run is a Python loop around
-compiled depth epochs, so the datasets of a batch are sampled one after another.
+jaxns brings its own prior language (TFP distributions through `jaxns.priors.Prior`): each
+parameter's prior is built from the family its model declares (pipeline.models.spec), and the
+likelihood is the model's own (`log_likelihood`, at the data's float precision). jaxns's run is
+a Python loop around compiled depth epochs, so the datasets of a batch are sampled one after
+another.
 
 Importing jaxns switches `jax_enable_x64` on for the whole process, configures the root logger
 and opens `application.log` in the working directory; `_jaxns` confines all three, and
@@ -20,27 +21,15 @@ import time
 import warnings
 from collections.abc import Iterator
 from types import SimpleNamespace
-from typing import NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
 import numpy as np
 
-from pipeline.inference.model import Priors, log_likelihood
-from pipeline.io.layouts import PARAMS
+from pipeline.models.spec import PRIOR_FAMILIES, Model, Problem
 from pipeline.physics.forward import Line
 from pipeline.setup.runtime import compile_clock
-
-
-class NestedSettings(NamedTuple):
-    """jaxns's run: live points (root chains), its storage and stopping rules, draws kept."""
-
-    num_live_points: int  # jaxns's root_allocation_degree
-    max_samples: int  # hard maximum of dead points kept; reaching it ends the run unconverged
-    dlogZ: float  # stop when the remaining evidence fraction L X / Z falls below this
-    max_likelihood_evaluations: int  # budget: stop (unconverged) once a run has used it
-    num_draws: int  # equal-weight posterior draws resampled from the weighted dead points
-
 
 # what fit_nested reports per dataset, besides the draws
 EVIDENCE_FIELDS = (
@@ -55,11 +44,10 @@ EVIDENCE_FIELDS = (
 
 
 def fit_nested(
-    line: Line,
-    priors: Priors,
+    problem: Problem,
     ys: np.ndarray,
     keys: np.ndarray,
-    settings: NestedSettings,
+    settings: Any,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """Nested sampling of each dataset (rows of `ys`), with its own key (rows of `keys`).
 
@@ -68,19 +56,20 @@ def fit_nested(
     (tracing, compiling or loading from the persistent cache, measured from JAX's own events),
     `run_seconds` (the rest), `run_seconds_per_dataset`.
     """
-    out: dict[str, list] = {name: [] for name in (*PARAMS, *EVIDENCE_FIELDS)}
+    model, line, priors = problem
+    out: dict[str, list] = {name: [] for name in (*model.names, *EVIDENCE_FIELDS)}
     wall = 0.0
     with _jaxns() as jaxns, compile_clock() as compiled:
-        model = jaxns.Model(prior_model=_prior_model(jaxns, priors))
+        jaxns_model = jaxns.Model(prior_model=_prior_model(jaxns, model, priors))
         sampler = jaxns.NestedSampler(
-            model=model,
+            model=jaxns_model,
             root_allocation_degree=settings.num_live_points,
             max_samples=settings.max_samples,
             depth_condition=jaxns.DepthCondition(dlogZ=jnp.asarray(settings.dlogZ)),
         )
         for index, (y, key) in enumerate(zip(ys, keys, strict=True)):
             start = time.perf_counter()
-            fit = _one(jaxns, sampler, line, y, key, settings)
+            fit = _one(jaxns, sampler, model, line, y, key, settings)
             wall += time.perf_counter() - start
             for name, value in fit.items():
                 out[name].append(value)
@@ -90,7 +79,7 @@ def fit_nested(
     return {name: np.stack(values) for name, values in out.items()}, seconds
 
 
-def _one(jaxns, sampler, line: Line, y: np.ndarray, key: np.ndarray, settings: NestedSettings):
+def _one(jaxns, sampler, model: Model, line: Line, y, key, settings: Any):
     """One dataset's run, its evidence and equal-weight draws."""
     run_key, draw_key = jax.random.split(jnp.asarray(key))
     depth = sampler.depth_condition
@@ -116,7 +105,7 @@ def _one(jaxns, sampler, line: Line, y: np.ndarray, key: np.ndarray, settings: N
     )
     draws = result.resample(settings.num_draws, key=draw_key).X_samples
     return {
-        **{p: np.asarray(draws[p], dtype=y.dtype) for p in PARAMS},
+        **{p: np.asarray(draws[p], dtype=y.dtype) for p in model.names},
         "log_Z": float(result.log_Z_mean),
         "log_Z_uncert": float(result.log_Z_uncert),
         "information": float(result.H_mean),
@@ -127,20 +116,19 @@ def _one(jaxns, sampler, line: Line, y: np.ndarray, key: np.ndarray, settings: N
     }
 
 
-def _prior_model(jaxns, priors: Priors):
-    """The model's priors in jaxns's language, returning its log-likelihood."""
-    tfpd = jaxns.tfpd
+def _prior_model(jaxns, model: Model, priors):
+    """The model's priors in jaxns's language (each parameter's family, from float64
+    hyperparameters: TFP priors built from Python floats would be float32), returning its
+    log-likelihood."""
 
     def prior_model(nu, line_constants, y):
-        f64 = jnp.float64  # TFP priors built from Python floats would be float32
-        logN = jaxns.Prior(tfpd.Uniform(f64(priors.logN[0]), f64(priors.logN[1])), name="logN")
-        logbeta = jaxns.Prior(
-            tfpd.Uniform(f64(priors.logbeta[0]), f64(priors.logbeta[1])), name="logbeta"
-        )
-        sigmain = jaxns.Prior(tfpd.Exponential(f64(priors.sigmain_rate)), name="sigmain")
-        theta = jnp.stack([logN.realise(), logbeta.realise(), sigmain.realise()]).astype(y.dtype)
+        theta = {}
+        for p in model.params:
+            hyper = {k: jnp.float64(v) for k, v in priors[p.name].items()}
+            prior = PRIOR_FAMILIES[p.prior].tfp(jaxns.tfpd, hyper)
+            theta[p.name] = jaxns.Prior(prior, name=p.name).realise().astype(y.dtype)
         line = Line(nu, *line_constants)
-        return log_likelihood(line, y, theta).astype(f64)
+        return model.log_likelihood(line, y, theta).astype(jnp.float64)
 
     return prior_model
 

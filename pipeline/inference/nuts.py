@@ -3,38 +3,25 @@
 from __future__ import annotations
 
 from collections.abc import Callable
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import numpy as np
 from numpyro.infer import MCMC, NUTS, Predictive
 
 from pipeline.inference.batching import ONE_DATASET, Batching, run_batched
-from pipeline.inference.model import Priors, model
-from pipeline.io.layouts import PARAMS
-from pipeline.physics.forward import Line
+from pipeline.models.spec import Problem
 
 # what NUTS records per draw besides the parameters (ArviZ renames them in sample_stats)
 NUTS_FIELDS = ("diverging", "num_steps", "accept_prob", "adapt_state.step_size", "energy")
 CHAIN_METHODS = ("vectorized", "sequential", "parallel")
 
 
-class NutsSettings(NamedTuple):
-    """numpyro NUTS: iterations, chains and how they run, step-size adaptation target."""
-
-    num_warmup: int
-    num_samples: int
-    num_chains: int
-    chain_method: str  # vectorized (vmap), sequential (lax.map), parallel (a CPU device each)
-    target_accept_prob: float
-
-
 def fit_nuts(
-    line: Line,
-    priors: Priors,
+    problem: Problem,
     ys: np.ndarray,
     keys: np.ndarray,
-    settings: NutsSettings,
+    settings: Any,
     batching: Batching = ONE_DATASET,
     predictive: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
@@ -46,6 +33,8 @@ def fit_nuts(
     key is split as in the tutorial: its chain runs on split(key)[1] (several chains on the
     split of that into one key each), the predictive uses the same key.
     """
+    model = problem.model.numpyro_model
+    names = list(problem.model.names)
 
     def chain(key, y, line, priors):
         mcmc = MCMC(
@@ -60,7 +49,7 @@ def fit_nuts(
         mcmc.run(mcmc.post_warmup_state.rng_key, line, priors, y, extra_fields=NUTS_FIELDS)
         draws = {**mcmc.get_samples(), **mcmc.get_extra_fields(), "warmup_steps": warmup_steps}
         if predictive:
-            samples = {p: draws[p] for p in PARAMS}
+            samples = {p: draws[p] for p in names}
             draws["y"] = Predictive(model, samples, return_sites=["y"])(key, line, priors)["y"]
         return draws
 
@@ -72,10 +61,10 @@ def fit_nuts(
         keys = jax.random.split(key, settings.num_chains)
         return _over_chains(lambda k: chain(k, y, line, priors), keys, settings)
 
-    return run_batched(fit_one, (keys, ys), (line, priors), batching, "NUTS")
+    return run_batched(fit_one, (keys, ys), problem[1:], batching, "NUTS")
 
 
-def _over_chains(run_chain: Callable, keys: jax.Array, settings: NutsSettings) -> Any:
+def _over_chains(run_chain: Callable, keys: jax.Array, settings: Any) -> Any:
     if settings.chain_method == "vectorized":
         return jax.vmap(run_chain)(keys)
     if settings.chain_method == "sequential":

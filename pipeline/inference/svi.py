@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import NamedTuple
+from typing import Any
 
 import jax
 import numpy as np
@@ -11,34 +11,26 @@ from numpyro.infer import SVI, Predictive, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
 from pipeline.inference.batching import ONE_DATASET, Batching, run_batched
-from pipeline.inference.model import Priors, model
-from pipeline.io.layouts import PARAMS
-from pipeline.physics.forward import Line
-
-
-class SviSettings(NamedTuple):
-    """numpyro SVI with an AutoMultivariateNormal guide: steps, Adam's rate, guide draws."""
-
-    num_steps: int
-    learning_rate: float
-    num_draws: int
+from pipeline.models.spec import Problem
 
 
 def fit_svi(
-    line: Line,
-    priors: Priors,
+    problem: Problem,
     ys: np.ndarray,
     keys: np.ndarray,
-    settings: SviSettings,
+    settings: Any,
     batching: Batching = ONE_DATASET,
     predictive: bool = False,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
     """SVI (AutoMultivariateNormal guide, Adam, Trace_ELBO) on each dataset, then guide draws.
 
     Returns arrays with a leading dataset axis: `loss` (step), the guide's `auto_loc` and
-    `auto_scale_tril`, the parameters' draws (draw) and, with `predictive`, `y` (draw, nu).
-    Keys are split as in the tutorial: (draws, optimisation) = split(key).
+    `auto_scale_tril` (its latent vector orders the parameters as the model's sample sites),
+    the parameters' draws (draw) and, with `predictive`, `y` (draw, nu). Keys are split as in
+    the tutorial: (draws, optimisation) = split(key).
     """
+    model = problem.model.numpyro_model
+    names = list(problem.model.names)
 
     def fit_one(item, line, priors):
         key, y = item
@@ -52,9 +44,8 @@ def fit_svi(
         )
         params = svi.get_params(state)
         draws = Predictive(
-            model, guide=guide, params=params, num_samples=settings.num_draws,
-            return_sites=list(PARAMS),
-        )(draw_key, line, priors)  # fmt: skip
+            model, guide=guide, params=params, num_samples=settings.num_draws, return_sites=names
+        )(draw_key, line, priors)
         out = {"loss": losses, **params, **draws}
         if predictive:
             out["y"] = Predictive(model, posterior_samples=draws, return_sites=["y"])(
@@ -62,4 +53,4 @@ def fit_svi(
             )["y"]
         return out
 
-    return run_batched(fit_one, (keys, ys), (line, priors), batching, "SVI")
+    return run_batched(fit_one, (keys, ys), problem[1:], batching, "SVI")

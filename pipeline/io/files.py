@@ -13,16 +13,20 @@ import pandas as pd
 import xarray as xr
 
 from pipeline.io.atomic import replaced_atomically
+from pipeline.io.dataset_layouts import DATASET_LAYOUTS
 from pipeline.io.layouts import (
-    INFERENCE_LAYOUTS,
-    LAYOUTS,
-    LONG_NAMES,
-    UNITS,
+    InferenceLayout,
+    Layout,
     NetCDFInputError,
     Var,
-    _check_inference,
+    check_inference,
     check_layout,
 )
+from pipeline.io.study_layouts import STUDY_LAYOUTS
+
+# every layout of a plain NetCDF file, by name (an inference method's file is read with the
+# method's own InferenceLayout)
+LAYOUTS: dict[str, Layout] = DATASET_LAYOUTS | STUDY_LAYOUTS
 
 
 def new_dataset(
@@ -33,6 +37,7 @@ def new_dataset(
 ) -> xr.Dataset:
     """Build a dataset of layout `kind` from plain arrays, attaching units and long names."""
     layout = LAYOUTS[kind]
+    specs = {**layout.data_vars, **layout.optional_vars}
 
     def variable(name: str, spec: Var, values: Any) -> xr.Variable:
         meta = {"long_name": spec.long_name}
@@ -41,11 +46,11 @@ def new_dataset(
         return xr.Variable(spec.dims, np.asarray(values), attrs=meta)
 
     ds = xr.Dataset(
-        data_vars={n: variable(n, layout.data_vars[n], v) for n, v in data_vars.items()},
-        coords={n: variable(n, layout.coords[n], v) for n, v in coords.items()},
+        data_vars={n: variable(n, specs[n], v) for n, v in data_vars.items()},
+        coords={n: variable(n, {**layout.coords, **specs}[n], v) for n, v in coords.items()},
         attrs=dict(attrs),
     )
-    check_layout(ds, kind, source=f"new {layout.filename}")
+    check_layout(ds, layout, source=f"new {layout.filename}")
     return ds
 
 
@@ -57,13 +62,13 @@ def annotate(ds: xr.Dataset, kind: str) -> xr.Dataset:
             ds[name].attrs.update(
                 {"long_name": spec.long_name} | ({"units": spec.units} if spec.units else {})
             )
-    check_layout(ds, kind, source=f"new {layout.filename}")
+    check_layout(ds, layout, source=f"new {layout.filename}")
     return ds
 
 
 def write_dataset(ds: xr.Dataset, path: str | os.PathLike, kind: str) -> None:
     """Check `ds` against layout `kind` and write it to `path` atomically."""
-    check_layout(ds, kind, source=f"output {path}")
+    check_layout(ds, LAYOUTS[kind], source=f"output {path}")
     with replaced_atomically(path) as tmp:
         ds.to_netcdf(tmp, engine="netcdf4")
 
@@ -81,22 +86,25 @@ def read_dataset(path: str | os.PathLike, kind: str) -> xr.Dataset:
         raise NetCDFInputError(
             f"input {path} ({expected}) is not a readable NetCDF file: {err}"
         ) from err
-    check_layout(loaded, kind, source=f"input {path}")
+    check_layout(loaded, LAYOUTS[kind], source=f"input {path}")
     return loaded
 
 
 def draws_group(
-    draws: Mapping[str, np.ndarray], nu: np.ndarray | None = None, attrs: Mapping | None = None
+    draws: Mapping[str, np.ndarray],
+    nu: np.ndarray | None = None,
+    attrs: Mapping | None = None,
+    meta: Mapping[str, Mapping[str, str]] | None = None,
 ) -> xr.Dataset:
     """Arrays with leading (chain, draw) axes (then nu, for y) as one ArviZ InferenceData
-    group; parameters get their units and long names."""
+    group; `meta` gives variables their attributes (a parameter's units and long name)."""
+    meta = meta or {}
     first = next(iter(draws.values()))
     coords = {"chain": np.arange(first.shape[0]), "draw": np.arange(first.shape[1])}
     variables = {}
     for name, values in draws.items():
         dims = ("chain", "draw", *(["nu"] if values.ndim == 3 else []))
-        meta = {"units": UNITS[name], "long_name": LONG_NAMES[name]} if name in UNITS else {}
-        variables[name] = xr.Variable(dims, np.asarray(values), attrs=meta)
+        variables[name] = xr.Variable(dims, np.asarray(values), attrs=dict(meta.get(name, {})))
     if nu is not None:
         coords["nu"] = nu
     return xr.Dataset(variables, coords=coords, attrs=dict(attrs or {}))
@@ -107,22 +115,24 @@ def observed_group(y: np.ndarray, nu: np.ndarray) -> xr.Dataset:
     return xr.Dataset({"y": ("nu", np.asarray(y))}, coords={"nu": np.asarray(nu)})
 
 
-def write_inference(groups: Mapping[str, xr.Dataset], path: str | os.PathLike, kind: str) -> None:
-    """Check the InferenceData groups against layout `kind` and write them to `path`, one
+def write_inference(
+    groups: Mapping[str, xr.Dataset], path: str | os.PathLike, layout: InferenceLayout
+) -> None:
+    """Check the InferenceData groups against `layout` and write them to `path`, one
     NetCDF group each as ArviZ does (az.from_netcdf reads the file), atomically. Writing
     needs no ArviZ, so the sampling stages don't import it."""
-    _check_inference(groups, list(groups), kind, source=f"output {path}")
+    check_inference(groups, list(groups), layout, source=f"output {path}")
     with replaced_atomically(path) as tmp:
         for i, (name, group) in enumerate(groups.items()):
             group.to_netcdf(tmp, mode="a" if i else "w", group=name, engine="netcdf4")
 
 
-def read_inference(path: str | os.PathLike, kind: str) -> Any:
-    """Open an ArviZ NetCDF file into memory and check it follows layout `kind`."""
+def read_inference(path: str | os.PathLike, layout: InferenceLayout) -> Any:
+    """Open an ArviZ NetCDF file into memory and check it follows `layout`."""
     import arviz as az  # only stages that read posteriors pay for importing ArviZ
 
     path = Path(path)
-    expected = INFERENCE_LAYOUTS[kind].filename
+    expected = layout.filename
     if not path.is_file():
         raise NetCDFInputError(f"input {path} ({expected}) does not exist")
     try:
@@ -132,18 +142,8 @@ def read_inference(path: str | os.PathLike, kind: str) -> Any:
         raise NetCDFInputError(
             f"input {path} ({expected}) is not a readable NetCDF file: {err}"
         ) from err
-    _check_inference(idata, idata.groups(), kind, source=f"input {path}")
+    check_inference(idata, idata.groups(), layout, source=f"input {path}")
     return idata
-
-
-def read(path: str | os.PathLike, kind: str) -> Any:
-    """Read any stage file by layout name: an xarray Dataset, or InferenceData for nuts/svi."""
-    if kind in INFERENCE_LAYOUTS:
-        return read_inference(path, kind)
-    return read_dataset(path, kind)
-
-
-# the groups of an InferenceData file whose values must be finite: draws and data
 
 
 def read_table(

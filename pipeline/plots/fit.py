@@ -16,7 +16,7 @@ def cross_section(data: xr.Dataset) -> Figure:
     """Cross-section sigma(nu) of the line (cm^2) against wavenumber."""
     fig, ax = axes()
     ax.plot(data["nu"], data["cross_section"])
-    ax.set(xlabel=NU_LABEL, ylabel="cross section (cm$^2$)", title="Voigt cross-section")
+    ax.set(xlabel=NU_LABEL, ylabel="cross section (cm$^2$)", title="Cross-section at the truth")
     return fig
 
 
@@ -39,21 +39,19 @@ def data(data: xr.Dataset) -> Figure:
 
 
 def _chi2_contours(ax, chi2_map: xr.Dataset, levels: Sequence[float], colors: str) -> None:
-    ax.contour(
-        chi2_map["logN"], chi2_map["logbeta"], chi2_map["chi2"], levels=levels, colors=colors
-    )
-    ax.set(xlabel="log N", ylabel="log beta")
+    ax.contour(chi2_map["x"], chi2_map["y"], chi2_map["chi2"], levels=levels, colors=colors)
+    ax.set(xlabel=chi2_map.attrs["x_param"], ylabel=chi2_map.attrs["y_param"])
 
 
 def chi2_map(
     chi2_map: xr.Dataset, *, chi2_levels: Sequence[float], chi2_vmin: float, chi2_vmax: float
 ) -> Figure:
-    """chi^2 over the (logN, logbeta) grid: image with contours, as in the tutorial."""
+    """chi^2 over the grid of two parameters: image with contours, as in the tutorial."""
     fig, ax = axes()
-    logN, logbeta = chi2_map["logN"].values, chi2_map["logbeta"].values
+    x, y = chi2_map["x"].values, chi2_map["y"].values
     image = ax.imshow(
         chi2_map["chi2"].values[::-1, :],
-        extent=(logN[0], logN[-1], logbeta[0], logbeta[-1]),
+        extent=(x[0], x[-1], y[0], y[-1]),
         aspect="auto",
         cmap="cividis",
         vmin=chi2_vmin,
@@ -71,12 +69,12 @@ def _trajectory(
     fig, ax = axes()
     _chi2_contours(ax, chi2_map, levels, colors="gray")
     path = optimize["params"].sel(optimizer=optimizer)
-    logN, logbeta = path.sel(param="logN").values, path.sel(param="logbeta").values
-    ax.plot(logN, logbeta, ".", color="C1")
-    ax.plot(logN, logbeta, color="C1", alpha=0.3)
-    for i in range(min(NUMBERED_STEPS, len(logN))):
-        ax.text(logN[i], logbeta[i], str(i), fontsize=8, color="green")
-    ax.set_title(f"{title}: {len(logN) - 1} steps")
+    x, y = (path.sel(param=chi2_map.attrs[f"{a}_param"]).values for a in "xy")
+    ax.plot(x, y, ".", color="C1")
+    ax.plot(x, y, color="C1", alpha=0.3)
+    for i in range(min(NUMBERED_STEPS, len(x))):
+        ax.text(x[i], y[i], str(i), fontsize=8, color="green")
+    ax.set_title(f"{title}: {len(x) - 1} steps")
     return fig
 
 
@@ -100,13 +98,14 @@ def best_fit(data: xr.Dataset, optimize: xr.Dataset) -> Figure:
     """The data with the model at Adam's final parameters."""
     fig, ax = axes()
     final = optimize["params"].sel(optimizer="adam").isel(step=-1)
-    logN, logbeta = (float(final.sel(param=p)) for p in ("logN", "logbeta"))
+    values = ", ".join(f"{p} = {float(v):.3f}" for p, v in zip(final["param"].values, final.values,
+                                                                 strict=True))  # fmt: skip
     ax.plot(data["nu"], data["f_obs"], ".", alpha=0.3, label="data")
     ax.plot(
         optimize["nu"],
         optimize["f_best"].sel(optimizer="adam"),
         color="C0",
-        label=f"Adam: log N = {logN:.3f}, log beta = {logbeta:.3f}",
+        label=f"Adam: {values}",
     )
     ax.set(xlabel=NU_LABEL, ylabel="transmission", title="Best fit (Adam)")
     ax.legend(loc="lower left")

@@ -8,27 +8,22 @@ import xarray as xr
 from matplotlib.figure import Figure
 from scipy.ndimage import gaussian_filter
 
-from pipeline.analysis.compare import method_draws
-from pipeline.io.layouts import PARAMS
+from pipeline.analysis.compare import draws
+from pipeline.methods.common import parameters
 from pipeline.plots.common import axes, dataset_title
-from pipeline.plots.posterior import NUTS_COLOR, SVI_COLOR, truth
+from pipeline.plots.posterior import truth
 
-COLORS = {"nuts": NUTS_COLOR, "svi": SVI_COLOR, "laplace": "C3", "nested": "C0",
-          "gradient_free": "C4"}  # fmt: skip
-LABELS = {"nuts": "NUTS", "svi": "SVI", "laplace": "Laplace", "nested": "nested sampling",
-          "gradient_free": "SA (gradient-free)"}  # fmt: skip
 # the off-diagonal contours enclose these shares of the draws (1 and 2 sigma in 2-D)
 CONTOUR_MASSES = (0.393, 0.865)
 
 
-def methods_pair(data: xr.Dataset, nuts, svi, laplace, nested, gradient_free) -> Figure:
+def methods_pair(data: xr.Dataset, fits: dict, *, styles: dict) -> Figure:
     """Every method's posterior in one corner plot: marginal histograms on the diagonal,
-    draws below it, the true values as lines."""
-    fits = {"nuts": nuts, "svi": svi, "laplace": laplace, "nested": nested,
-            "gradient_free": gradient_free}  # fmt: skip
-    samples = method_draws(fits)
+    draws below it, the true values (of synthetic data) as lines."""
+    samples = {name: draws(idata) for name, idata in fits.items()}
+    names = parameters(next(iter(fits.values())))
     reference = truth(data)
-    n = len(PARAMS)
+    n = len(names)
     pooled = np.concatenate(list(samples.values()))
     spans = [np.quantile(pooled[:, k], [0.0005, 0.9995]) for k in range(n)]
     fig, grid = plt.subplots(n, n, figsize=(8.5, 8.5), layout="constrained")
@@ -38,25 +33,26 @@ def methods_pair(data: xr.Dataset, nuts, svi, laplace, nested, gradient_free) ->
             if j > i:
                 ax.set_axis_off()
                 continue
-            for kind in COLORS:
-                d = samples[kind]
+            for kind, d in samples.items():
+                color = styles[kind]["color"]
                 if i == j:
                     ax.hist(d[:, i], bins=40, density=True, histtype="step",
-                            color=COLORS[kind], label=LABELS[kind])  # fmt: skip
+                            color=color, label=styles[kind]["label"])  # fmt: skip
                 else:
-                    _contours(ax, d[:, j], d[:, i], spans[j], spans[i], COLORS[kind])
+                    _contours(ax, d[:, j], d[:, i], spans[j], spans[i], color)
             ax.set_xlim(spans[j])
             if i != j:
                 ax.set_ylim(spans[i])
-            ax.axvline(reference[PARAMS[j]], color="black", lw=0.8)
-            if i != j:
-                ax.axhline(reference[PARAMS[i]], color="black", lw=0.8)
+            if reference is not None:
+                ax.axvline(reference[names[j]], color="black", lw=0.8)
+                if i != j:
+                    ax.axhline(reference[names[i]], color="black", lw=0.8)
             ax.tick_params(axis="x", labelrotation=30, labelsize=8)
             ax.tick_params(axis="y", labelsize=8)
             if i == n - 1:
-                ax.set_xlabel(PARAMS[j])
+                ax.set_xlabel(names[j])
             if j == 0 and i > 0:
-                ax.set_ylabel(PARAMS[i])
+                ax.set_ylabel(names[i])
     handles, labels = grid[0, 0].get_legend_handles_labels()
     fig.legend(handles, labels, loc="upper right", bbox_to_anchor=(0.97, 0.9), fontsize=10)
     fig.suptitle(f"Every method's posterior ({dataset_title(data)}); black: the truth")
@@ -74,12 +70,12 @@ def _contours(ax, x, y, x_span, y_span, color) -> None:
     ax.contour(*centres, density, levels=levels, colors=[color], linewidths=1.0)
 
 
-def cost(cost: xr.Dataset) -> Figure:
+def cost(cost: xr.Dataset, *, styles: dict) -> Figure:
     """What each method spent (evaluations, in units of one value's cost) and what it bought
-    (effective draws per evaluation and per second), with its distance from NUTS."""
+    (effective draws per evaluation and per second), with its distance from the reference."""
     kinds = [str(k) for k in cost["inference"].values]
-    labels = [LABELS[k] for k in kinds]
-    colors = [COLORS[k] for k in kinds]
+    labels = [styles[k]["label"] for k in kinds]
+    colors = [styles[k]["color"] for k in kinds]
     fig, panels = plt.subplots(1, 3, figsize=(13, 4.2), layout="constrained", sharey=True)
     y = np.arange(len(kinds))
     panels[0].barh(y, cost["value_equivalents"], color=colors)
@@ -97,7 +93,7 @@ def cost(cost: xr.Dataset) -> Figure:
     panels[2].set(xscale="log", xlabel="effective draws per second of run (compiled)")
     for row, kind in enumerate(kinds):
         distance = float(cost["energy_distance"].sel(inference=kind))
-        note = "reference" if kind == "nuts" else f"energy distance {distance:.2f}"
+        note = "reference" if row == 0 else f"energy distance {distance:.2f}"
         panels[2].annotate(note, (1, row), xycoords=("axes fraction", "data"), xytext=(4, 0),
                            textcoords="offset points", va="center", fontsize=8)  # fmt: skip
     panels[0].set_yticks(y, labels)
@@ -112,16 +108,16 @@ def cost(cost: xr.Dataset) -> Figure:
 
 
 def evidence(evidence: xr.Dataset) -> Figure:
-    """The log evidence of each line shape's model with its standard error, and the verdict."""
+    """The log evidence of each model with its standard error, and the verdicts."""
     fig, ax = axes(figsize=(6.4, 3.6))
-    shapes = [str(s) for s in evidence["line_shape"].values]
+    shapes = [str(s) for s in evidence["model"].values]
     ax.errorbar(evidence["log_Z"], np.arange(len(shapes)), xerr=evidence["log_Z_uncert"],
                 fmt="o", capsize=4, color="black")  # fmt: skip
     for row, shape in enumerate(shapes):
-        value, error = (float(evidence[v].sel(line_shape=shape)) for v in ("log_Z", "log_Z_uncert"))
+        value, error = (float(evidence[v].sel(model=shape)) for v in ("log_Z", "log_Z_uncert"))
         ax.annotate(f"{value:.2f} ± {error:.2f}", (value, row), xytext=(0, 8),
                     textcoords="offset points", ha="center", fontsize=9)  # fmt: skip
-    ax.set_yticks(np.arange(len(shapes)), [f"{s} line" for s in shapes])
+    ax.set_yticks(np.arange(len(shapes)), shapes)
     ax.set_ylim(-0.7, len(shapes) - 0.3)
     ax.set_xlabel("log evidence ln Z (nested sampling)")
     ax.set_title(evidence.attrs["verdict"], fontsize=9)

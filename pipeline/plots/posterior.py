@@ -10,19 +10,19 @@ from matplotlib.figure import Figure
 from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
-from pipeline.io.layouts import PARAMS
+from pipeline.methods import METHODS
+from pipeline.methods.common import parameters
 from pipeline.plots.common import NU_LABEL, axes, dataset_title
 
-NUTS_COLOR, SVI_COLOR = "orange", "green"  # the tutorial's colours
+NUTS, SVI = METHODS["nuts"], METHODS["svi"]  # the tutorial's figures show these two
 
 
-def truth(data: xr.Dataset) -> dict[str, float]:
-    """The values the data were simulated with, by parameter name."""
-    return {
-        "logN": float(data["logN_true"]),
-        "logbeta": float(data["logbeta_true"]),
-        "sigmain": float(data.attrs["sigma_noise"]),
-    }
+def truth(data: xr.Dataset) -> dict[str, float] | None:
+    """The values synthetic data were simulated with, by parameter name (None: observed)."""
+    if "truth" not in data:
+        return None
+    return {str(p): float(v) for p, v in zip(data["param"].values, data["truth"].values,
+                                              strict=True)}  # fmt: skip
 
 
 def nuts_predictive(data: xr.Dataset, nuts: Any, *, band_prob: float) -> Figure:
@@ -42,7 +42,7 @@ def nuts_predictive(data: xr.Dataset, nuts: Any, *, band_prob: float) -> Figure:
 def _pair(idata: Any, color: str, cmap: str, ax: Any = None, reference: dict | None = None) -> Any:
     return az.plot_pair(
         idata,
-        var_names=list(PARAMS),
+        var_names=parameters(idata),
         kind="kde",
         marginals=True,
         ax=ax,
@@ -60,7 +60,7 @@ def _pair(idata: Any, color: str, cmap: str, ax: Any = None, reference: dict | N
 def _pair_figure(grid: Any) -> Figure:
     for ax in grid.flat:
         if ax is not None:  # the upper triangle is empty
-            ax.xaxis.set_major_locator(MaxNLocator(3))  # logN's long labels would run together
+            ax.xaxis.set_major_locator(MaxNLocator(3))  # long tick labels would run together
             ax.yaxis.set_major_locator(MaxNLocator(4))
             # tilted, so that the last label of one panel clears the first of the next
             ax.tick_params(axis="x", labelrotation=30)
@@ -69,18 +69,18 @@ def _pair_figure(grid: Any) -> Figure:
 
 def nuts_pair(data: xr.Dataset, nuts: Any) -> Figure:
     """Pair plot of the NUTS posterior: KDE contours, marginals and the true values."""
-    fig = _pair_figure(_pair(nuts, NUTS_COLOR, "plasma", reference=truth(data)))
+    fig = _pair_figure(_pair(nuts, NUTS.color, "plasma", reference=truth(data)))
     fig.suptitle(f"NUTS posterior ({dataset_title(data)})")
     return fig
 
 
 def nuts_vs_svi(data: xr.Dataset, nuts: Any, svi: Any) -> Figure:
-    """NUTS (orange) and SVI (green) posteriors overlaid in one pair plot, as in the tutorial."""
-    grid = _pair(nuts, NUTS_COLOR, "plasma")
-    fig = _pair_figure(_pair(svi, SVI_COLOR, "viridis", ax=grid, reference=truth(data)))
+    """NUTS and SVI posteriors overlaid in one pair plot, in the tutorial's colours."""
+    grid = _pair(nuts, NUTS.color, "plasma")
+    fig = _pair_figure(_pair(svi, SVI.color, "viridis", ax=grid, reference=truth(data)))
     fig.suptitle(f"NUTS vs SVI ({dataset_title(data)})")
     fig.legend(
-        handles=[Patch(color=NUTS_COLOR, label="NUTS"), Patch(color=SVI_COLOR, label="SVI")],
+        handles=[Patch(color=m.color, label=m.label) for m in (NUTS, SVI)],
         loc="upper right",
     )
     return fig

@@ -12,10 +12,18 @@ from typing import NamedTuple
 class FigureSpec(NamedTuple):
     """How one figure is made: pipeline.plots.<module>.<figure name>(*inputs, **options)."""
 
-    inputs: tuple[str, ...]  # layouts of the files it is drawn from, in argument order
+    # the files it is drawn from, in argument order: a dataset's or study's layout name, a
+    # method entry's name (its file), or FITS: every method entry fitting the config's model
+    # (a dict name -> file, the reference first)
+    inputs: tuple[str, ...]
     module: str  # the pipeline.plots module that draws it
-    options: tuple[str, ...] = ()  # settings it takes as keyword arguments (config["figures"],
-    # or config["study"] for the SBC figures)
+    # settings it takes as keyword arguments: config["figures"]'s, config["study"]'s, or
+    # STYLES, each method entry's label and colour
+    options: tuple[str, ...] = ()
+
+
+FITS = "fits"
+STYLES = "styles"
 
 
 FIGURES: dict[str, FigureSpec] = {
@@ -30,10 +38,8 @@ FIGURES: dict[str, FigureSpec] = {
     "nuts_pair": FigureSpec(("data", "nuts"), "posterior"),
     "nuts_vs_svi": FigureSpec(("data", "nuts", "svi"), "posterior"),
     # diffspec's additions: every method side by side
-    "methods_pair": FigureSpec(
-        ("data", "nuts", "svi", "laplace", "nested", "gradient_free"), "methods"
-    ),
-    "cost": FigureSpec(("cost",), "methods"),
+    "methods_pair": FigureSpec(("data", FITS), "methods", (STYLES,)),
+    "cost": FigureSpec(("cost",), "methods", (STYLES,)),
     "evidence": FigureSpec(("evidence",), "methods"),
 }
 
@@ -42,22 +48,22 @@ TUTORIAL_FIGURES = tuple(FIGURES)[:10]
 
 # figures of a fixed-truth sweep across datasets, drawn from results/fixed_truth/summary.nc
 FIXED_TRUTH_FIGURES: dict[str, FigureSpec] = {
-    name: FigureSpec(("fixed_truth_summary",), "fixed_truth")
+    name: FigureSpec(("fixed_truth_summary",), "fixed_truth", (STYLES,))
     for name in (
         "fixed_truth_posterior_sd",
         "fixed_truth_coverage",
         "fixed_truth_zscores",
-        "fixed_truth_vs_nuts",
+        "fixed_truth_vs_reference",
         "fixed_truth_cost",
     )
 }
 
 # figures of a simulation-based calibration study, drawn from results/sbc/ranks.nc
 SBC_FIGURES: dict[str, FigureSpec] = {
-    "sbc_ecdf": FigureSpec(("sbc_ranks",), "sbc"),
-    "sbc_ranks": FigureSpec(("sbc_ranks",), "sbc", ("rank_bins",)),
-    "sbc_coverage": FigureSpec(("sbc_ranks",), "sbc"),
-    "sbc_ecdf_by_noise": FigureSpec(("sbc_ranks",), "sbc"),
-    "sbc_ranks_by_noise": FigureSpec(("sbc_ranks",), "sbc", ("rank_bins",)),
-    "sbc_coverage_by_noise": FigureSpec(("sbc_ranks",), "sbc"),
+    "sbc_ecdf": FigureSpec(("sbc_ranks",), "sbc", (STYLES,)),
+    "sbc_ranks": FigureSpec(("sbc_ranks",), "sbc", ("rank_bins", STYLES)),
+    "sbc_coverage": FigureSpec(("sbc_ranks",), "sbc", (STYLES,)),
+    "sbc_ecdf_by_noise": FigureSpec(("sbc_ranks",), "sbc", (STYLES,)),
+    "sbc_ranks_by_noise": FigureSpec(("sbc_ranks",), "sbc", ("rank_bins", STYLES)),
+    "sbc_coverage_by_noise": FigureSpec(("sbc_ranks",), "sbc", (STYLES,)),
 }

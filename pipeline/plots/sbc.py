@@ -1,6 +1,7 @@
 """Figures of a simulation-based calibration study, drawn from results/sbc/ranks.nc alone.
 
-Three views of the ranks, each for all datasets (`sbc_*`) and per noise group (`*_by_noise`):
+Three views of the ranks, each for all datasets (`sbc_*`) and per group of the noise estimated
+from the data (`*_by_noise`):
 ECDF differences with simultaneous 95% bands (Säilynoja, Bürkner & Vehtari 2022, drawn by
 ArviZ), rank histograms with the binomial band (Talts et al. 2018), and coverage of central
 intervals at every level.
@@ -17,8 +18,7 @@ from scipy import stats
 
 from pipeline.analysis.calibration import coverage_curve, pit
 
-COLORS = {"nuts": "orange", "svi": "green", "laplace": "C0"}
-LABELS = {"logN": "log N", "logbeta": "log beta", "sigmain": "sigmain", "loglik": "log p(y | θ)"}
+LABELS = {"loglik": "log p(y | θ)"}  # a parameter is labelled by its name
 BAND_PROB = 0.95
 
 
@@ -65,27 +65,27 @@ def _ecdf(ax, r: np.ndarray, num_draws: int, color: str, band: bool) -> None:
     )  # fmt: skip
 
 
-def _by_method(ranks: xr.Dataset, draw, ylabel: str, xlabel: str) -> Figure:
+def _by_method(ranks: xr.Dataset, draw, ylabel: str, xlabel: str, styles: dict) -> Figure:
     """One row per method, one column per quantity: draw(ax, ranks, colour) in each panel."""
     methods, quantities = list(ranks["inference"].values), list(ranks["quantity"].values)
     fig, axes = _grid(len(methods), len(quantities))
     for row, method in zip(axes, methods, strict=True):
         for ax, quantity in zip(row, quantities, strict=True):
             r = _used_ranks(ranks, method, quantity)
-            draw(ax, r, COLORS[method])
-            ax.set_title(f"{method}: {LABELS[quantity]} (n={r.size})", fontsize=9)
+            draw(ax, r, styles[method]["color"])
+            ax.set_title(f"{method}: {LABELS.get(quantity, quantity)} (n={r.size})", fontsize=9)
         row[0].set_ylabel(ylabel)
     for ax in axes[-1]:
         ax.set_xlabel(xlabel)
     return fig
 
 
-def sbc_ecdf(ranks: xr.Dataset) -> Figure:
+def sbc_ecdf(ranks: xr.Dataset, *, styles: dict) -> Figure:
     """ECDF of the ranks minus the uniform CDF, per method (rows) and quantity (columns)."""
     num_draws = int(ranks.attrs["num_draws"])
     fig = _by_method(
         ranks, lambda ax, r, color: _ecdf(ax, r, num_draws, color, band=True),
-        "ECDF - uniform", "normalised rank",
+        "ECDF - uniform", "normalised rank", styles,
     )  # fmt: skip
     _titles(fig, f"SBC: rank ECDF differences, simultaneous {BAND_PROB:.0%} bands", ranks)
     return fig
@@ -100,13 +100,13 @@ def _histogram(ax, r: np.ndarray, num_draws: int, bins: int, color: str, band: b
     ax.hist(r, bins=edges, histtype="step", color=color, lw=1.5)
 
 
-def sbc_ranks(ranks: xr.Dataset, *, rank_bins: int) -> Figure:
+def sbc_ranks(ranks: xr.Dataset, *, rank_bins: int, styles: dict) -> Figure:
     """Histograms of the ranks, per method (rows) and quantity (columns), with the 99%
     binomial band of a bin's count under calibration."""
     num_draws = int(ranks.attrs["num_draws"])
     fig = _by_method(
         ranks, lambda ax, r, color: _histogram(ax, r, num_draws, rank_bins, color, band=True),
-        "datasets", f"rank of the truth (0..{num_draws})",
+        "datasets", f"rank of the truth (0..{num_draws})", styles,
     )  # fmt: skip
     _titles(fig, f"SBC: rank histograms, {rank_bins} bins, 99% binomial band", ranks)
     return fig
@@ -122,7 +122,7 @@ def _coverage(ax, r: np.ndarray, num_draws: int, color: str, label: str, band: b
     ax.axhline(0, color="gray", lw=0.8)
 
 
-def sbc_coverage(ranks: xr.Dataset) -> Figure:
+def sbc_coverage(ranks: xr.Dataset, *, styles: dict) -> Figure:
     """Coverage of central intervals minus their nominal level, at every level, per quantity,
     methods overlaid, with the simultaneous 95% band of one method."""
     methods, quantities = list(ranks["inference"].values), list(ranks["quantity"].values)
@@ -131,61 +131,65 @@ def sbc_coverage(ranks: xr.Dataset) -> Figure:
     for ax, quantity in zip(axes[0], quantities, strict=True):
         for i, method in enumerate(methods):
             r = _used_ranks(ranks, method, quantity)
-            _coverage(ax, r, num_draws, COLORS[method], f"{method} (n={r.size})", band=i == 0)
-        ax.set(title=LABELS[quantity], xlabel="nominal level of the central interval")
+            color = styles[method]["color"]
+            _coverage(ax, r, num_draws, color, f"{method} (n={r.size})", band=i == 0)
+        ax.set(title=LABELS.get(quantity, quantity), xlabel="nominal level of the central interval")
         ax.legend(fontsize=7)
     axes[0, 0].set_ylabel("empirical - nominal coverage")
     _titles(fig, f"SBC: coverage of central intervals, {BAND_PROB:.0%} band", ranks)
     return fig
 
 
-def _by_noise(ranks: xr.Dataset, draw, ylabel: str, what: str) -> Figure:
-    """One row per noise group, one column per quantity, methods overlaid."""
+def _by_noise(ranks: xr.Dataset, draw, ylabel: str, what: str, styles: dict) -> Figure:
+    """One row per group of the noise estimated from the data, one column per quantity,
+    methods overlaid."""
     methods, quantities = list(ranks["inference"].values), list(ranks["quantity"].values)
     groups = sorted(np.unique(ranks["stratum"].values))
-    sigmain = ranks["truth"].sel(param="sigmain").values
+    noise = ranks["noise_estimate"].values
     fig, axes = _grid(len(groups), len(quantities))
     for row, group in zip(axes, groups, strict=True):
         members = ranks["stratum"].values == group
-        low, high = sigmain[members].min(), sigmain[members].max()
+        low, high = noise[members].min(), noise[members].max()
         for ax, quantity in zip(row, quantities, strict=True):
             for i, method in enumerate(methods):
                 r = _used_ranks(ranks, method, quantity, members)
-                draw(ax, r, COLORS[method], method, i == 0)
-            ax.set_title(f"{LABELS[quantity]}, sigmain {low:.3g}-{high:.3g}", fontsize=9)
+                draw(ax, r, styles[method]["color"], method, i == 0)
+            title = f"{LABELS.get(quantity, quantity)}, noise est. {low:.3g}-{high:.3g}"
+            ax.set_title(title, fontsize=9)
         row[0].set_ylabel(ylabel)
     axes[0, 0].legend(fontsize=7)
-    _titles(fig, f"SBC by drawn noise level: {what}", ranks)
+    _titles(fig, f"SBC by the noise estimated from the data: {what}", ranks)
     return fig
 
 
-def sbc_ecdf_by_noise(ranks: xr.Dataset) -> Figure:
-    """The ECDF differences again, per quantile group of the drawn sigmain."""
+def sbc_ecdf_by_noise(ranks: xr.Dataset, *, styles: dict) -> Figure:
+    """The ECDF differences again, per quantile group of the noise estimated from the data."""
     num_draws = int(ranks.attrs["num_draws"])
 
     def draw(ax, r, color, method, band):
         _ecdf(ax, r, num_draws, color, band)
         ax.lines[-1].set_label(method)
 
-    return _by_noise(ranks, draw, "ECDF - uniform", f"ECDF differences, {BAND_PROB:.0%} bands")
+    what = f"ECDF differences, {BAND_PROB:.0%} bands"
+    return _by_noise(ranks, draw, "ECDF - uniform", what, styles)
 
 
-def sbc_ranks_by_noise(ranks: xr.Dataset, *, rank_bins: int) -> Figure:
-    """The rank histograms again, per quantile group of the drawn sigmain."""
+def sbc_ranks_by_noise(ranks: xr.Dataset, *, rank_bins: int, styles: dict) -> Figure:
+    """The rank histograms again, per quantile group of the noise estimated from the data."""
     num_draws = int(ranks.attrs["num_draws"])
 
     def draw(ax, r, color, method, band):
         _histogram(ax, r, num_draws, rank_bins, color, band)
         ax.patches[-1].set_label(method)
 
-    return _by_noise(ranks, draw, "datasets", f"rank histograms, {rank_bins} bins")
+    return _by_noise(ranks, draw, "datasets", f"rank histograms, {rank_bins} bins", styles)
 
 
-def sbc_coverage_by_noise(ranks: xr.Dataset) -> Figure:
-    """The coverage curves again, per quantile group of the drawn sigmain."""
+def sbc_coverage_by_noise(ranks: xr.Dataset, *, styles: dict) -> Figure:
+    """The coverage curves again, per quantile group of the noise estimated from the data."""
     num_draws = int(ranks.attrs["num_draws"])
 
     def draw(ax, r, color, method, band):
         _coverage(ax, r, num_draws, color, method, band)
 
-    return _by_noise(ranks, draw, "empirical - nominal", "coverage of central intervals")
+    return _by_noise(ranks, draw, "empirical - nominal", "coverage of central intervals", styles)

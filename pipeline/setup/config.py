@@ -76,35 +76,16 @@ def _ordered(found: list[str], low_key: str, low: float, high_key: str, high: fl
         found.append(f"{low_key} = {low}, {high_key} = {high}: {low_key} must be below {high_key}")
 
 
-def _inside(found: list[str], key: str, value: float, bounds_key: str, bounds: dict) -> None:
-    if not bounds["low"] < value < bounds["high"]:
-        found.append(
-            f"{key} = {value}: must lie inside the prior's support {bounds_key} = "
-            f"({bounds['low']}, {bounds['high']})"
-        )
-
-
 def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
-    """Rules across keys that a schema cannot state, as 'keys = values: rule'."""
+    """Rules across keys that a schema cannot state and no model or method implies (those
+    are pipeline.methods.config's), as 'keys = values: rule'."""
     found: list[str] = []
-    priors = config["priors"]
-    for param in ("logN", "logbeta"):
-        b = priors[param]
-        _ordered(found, f"config.priors.{param}.low", b["low"], f"config.priors.{param}.high",
-                 b["high"])  # fmt: skip
-        axis = config["chi2_map"][param]
-        _ordered(found, f"config.chi2_map.{param}.min", axis["min"],
-                 f"config.chi2_map.{param}.max", axis["max"])  # fmt: skip
+    for param, axis in config["chi2_map"]["axes"].items():
+        _ordered(found, f"config.chi2_map.axes.{param}.min", axis["min"],
+                 f"config.chi2_map.axes.{param}.max", axis["max"])  # fmt: skip
     figures = config["figures"]
     _ordered(found, "config.figures.chi2_vmin", figures["chi2_vmin"], "config.figures.chi2_vmax",
              figures["chi2_vmax"])  # fmt: skip
-    if found:  # the support checks below need ordered bounds
-        return found
-    for param in ("logN", "logbeta"):
-        bounds_key = f"config.priors.{param}"
-        _inside(found, f"config.line.{param}", config["line"][param], bounds_key, priors[param])
-        _inside(found, f"config.optimize.init.{param}", config["optimize"]["init"][param],
-                bounds_key, priors[param])  # fmt: skip
     nested, gradient_free = config["nested"], config["gradient_free"]
     if nested["max_samples"] < 2 * nested["num_live_points"]:
         found.append(
@@ -132,26 +113,38 @@ def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
                 f"{study['num_draws']}: level x (L + 1) / 2 must be a whole number, so that the "
                 f"central interval holds exactly that share of the {slots} possible ranks"
             )
-    draws = {
-        "nuts": ("config.nuts.num_samples x num_chains",
-                 config["nuts"]["num_samples"] * config["nuts"]["num_chains"]),
-        "svi": ("config.svi.num_draws", config["svi"]["num_draws"]),
-    }  # fmt: skip
-    for method in study["methods"]:
-        if method in draws and draws[method][1] < study["num_draws"]:
-            name, value = draws[method]
-            found.append(
-                f"{name} = {value}, config.study.num_draws = {study['num_draws']}: "
-                f"{method} must make at least L draws to rank the truth among"
-            )
     return found
 
 
-def validate(config: dict[str, Any], schema_path: Path = SCHEMA) -> None:
+def validate(config: dict[str, Any], more_rules=None, schema_path: Path = SCHEMA) -> None:
     """Convert numbers given as text, then raise ConfigError listing every schema problem and,
-    if the schema holds, every broken rule across keys."""
+    if the schema holds, every broken rule across keys (these, then `more_rules(config)`)."""
     schema = yaml.safe_load(schema_path.read_text())
     coerce_numbers(config, schema, schema.get("$defs", {}))
     found = problems(config, schema_path) or cross_field_problems(config)
+    if not found and more_rules is not None:
+        found = more_rules(config)
     if found:
         raise ConfigError("invalid configuration:\n  " + "\n  ".join(found))
+
+
+def merge(base: dict, update: Mapping) -> dict:
+    """`update` merged into `base` key by key (nested sections too), as Snakemake merges a
+    --configfile over the defaults; lists and values are replaced whole."""
+    for key, value in update.items():
+        if isinstance(value, Mapping) and isinstance(base.get(key), dict):
+            merge(base[key], value)
+        else:
+            base[key] = value
+    return base
+
+
+def describe(key: str, schema_path: Path = SCHEMA) -> str:
+    """The schema's description of a dotted config key (e.g. 'nuts.num_warmup')."""
+    schema = yaml.safe_load(schema_path.read_text())
+    node = schema
+    for part in key.split("."):
+        node = node.get("properties", {}).get(part, {})
+    if "$ref" in node and "description" not in node:
+        node = schema["$defs"][node["$ref"].split("/")[-1]]
+    return node.get("description", "")

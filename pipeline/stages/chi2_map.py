@@ -1,59 +1,60 @@
-"""Stage: chi^2 of the model on a regular (logN, logbeta) grid -> chi2_map.nc."""
+"""Stage: chi^2 of the model on a regular grid of two of its line parameters -> chi2_map.nc."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Sequence
 
+import jax
 import jax.numpy as jnp
 import numpy as np
 
 from pipeline.io.files import new_dataset, write_dataset
 from pipeline.io.provenance import provenance
-from pipeline.physics.forward import chi2_grid
-from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
+from pipeline.stages.observation import Observation, problem, read_observation
+
+KEYS = ("model", "line", "chi2_map")
 
 
-def chi2_map(obs: Observation, logN: tuple[float, float, int], logbeta: tuple[float, float, int]):
-    """chi^2 on linspace(*logN) x linspace(*logbeta) as a chi2_map Dataset (dims logbeta, logN)."""
-    dtype = obs.f_obs.dtype
-    logN_values = jnp.linspace(logN[0], logN[1], logN[2], dtype=dtype)
-    logbeta_values = jnp.linspace(logbeta[0], logbeta[1], logbeta[2], dtype=dtype)
-    chi2 = chi2_grid(logN_values, logbeta_values, obs.line, obs.f_obs, obs.sigma_noise)
+def chi2_map(obs: Observation, config: dict):
+    """chi^2 on the grid of the config's two axes (x first), the other line parameters at
+    their fixed values, as a chi2_map Dataset (dims y, x)."""
+    model, line, _ = problem(config, config["model"], obs.nu, obs.dtype)
+    settings = config["chi2_map"]
+    (x_name, x_axis), (y_name, y_axis) = settings["axes"].items()
+    x, y = (jnp.linspace(a["min"], a["max"], a["num"], dtype=obs.dtype) for a in (x_axis, y_axis))
+    fixed = {name: jnp.asarray(value, obs.dtype) for name, value in settings["fixed"].items()}
+
+    @jax.jit
+    def grid(x, y, line, f_obs, sigma_noise, fixed):
+        def at(a, b):
+            return model.chi2(line, f_obs, sigma_noise, {x_name: a, y_name: b, **fixed})
+
+        return jax.vmap(jax.vmap(at, in_axes=(0, None)), in_axes=(None, 0))(x, y)
+
+    chi2 = grid(x, y, line, jnp.asarray(obs.f_obs), obs.sigma_noise, fixed)
     return new_dataset(
         "chi2_map",
-        coords={"logN": np.asarray(logN_values), "logbeta": np.asarray(logbeta_values)},
+        coords={"x": np.asarray(x), "y": np.asarray(y)},
         data_vars={"chi2": np.asarray(chi2)},
-        attrs=provenance(
-            "chi2_map", {"logN": list(logN), "logbeta": list(logbeta)}, {"data": obs.path}
-        ),
+        attrs={
+            "x_param": x_name,
+            "y_param": y_name,
+            "fixed": json.dumps(settings["fixed"]),
+            **provenance("chi2_map", {k: config[k] for k in KEYS}, {"data": obs.path}),
+        },
     )
-
-
-def grid_axis(text: list[str]) -> tuple[float, float, int]:
-    """Parse MIN MAX NUM from the command line into a grid axis."""
-    lo, hi, num = float(text[0]), float(text[1]), int(text[2])
-    if not lo < hi or num < 2:
-        raise ValueError(f"a grid axis needs MIN < MAX and NUM >= 2, got {' '.join(text)}")
-    return lo, hi, num
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: compute the chi^2 map of one dataset and write it."""
-    p = cli.parser(__doc__)
+    p = cli.parser(__doc__, KEYS)
     p.add_argument("--data", required=True, help="data.nc of the dataset")
-    axis = {"nargs": 3, "metavar": ("MIN", "MAX", "NUM")}
-    for param in ("logN", "logbeta"):
-        grid = cli.default(f"chi2_map.{param}")
-        p.add_argument(f"--{param}", default=[str(grid[k]) for k in ("min", "max", "num")],
-                       help=f"grid of {param}", **axis)  # fmt: skip
     args = p.parse_args(argv)
-    try:
-        logN, logbeta = grid_axis(args.logN), grid_axis(args.logbeta)
-    except ValueError as err:
-        p.error(str(err))
+    config = cli.config_of(args)
     obs = read_observation(args.data, args.threads)
-    write_dataset(chi2_map(obs, logN, logbeta), args.out, "chi2_map")
+    write_dataset(chi2_map(obs, config), args.out, "chi2_map")
 
 
 if __name__ == "__main__":

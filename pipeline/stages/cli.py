@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import atexit
 import functools
+import json
 import os
 import sys
 import time
@@ -25,24 +26,76 @@ def _defaults() -> dict:
 
 
 def default(key: str):
-    """A setting's default, from config/config.yaml (its one place), e.g. default("nuts.seed"):
-    a stage run by hand takes the workflow's defaults."""
+    """A setting's default, from config/config.yaml (its one place), e.g. default("nuts.seed")."""
     node = _defaults()
     for part in key.split("."):
         node = node[part]
     return node
 
 
-def parser(description: str, threads: bool = True, out: bool = True) -> argparse.ArgumentParser:
-    """An argument parser with the flags stages share (--out, and --threads for JAX stages)."""
+def parser(
+    description: str, keys: Sequence[str] = (), threads: bool = True, out: bool = True
+) -> argparse.ArgumentParser:
+    """An argument parser with the flags stages share: --out, --threads for JAX stages, and
+    --config for a stage that reads the config keys `keys` (its help lists them, with their
+    meaning from the schema)."""
     p = argparse.ArgumentParser(
-        description=description, formatter_class=argparse.ArgumentDefaultsHelpFormatter
+        description=description,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog=_keys_help(keys) if keys else None,
     )
     if out:
         p.add_argument("--out", required=True, help="output file to write")
     if threads:
         p.add_argument("--threads", type=positive_int, default=1, help="CPU threads JAX may use")
+    if keys:
+        p.add_argument(
+            "--config",
+            default="{}",
+            help="the settings, as JSON of the config's keys below (the workflow passes the "
+            "ones this stage uses); keys left out take config/config.yaml's values",
+        )
     return p
+
+
+def _keys_help(keys: Sequence[str]) -> str:
+    from pipeline.setup.config import describe
+
+    lines = ["config keys this stage reads (config/README.md has them all):"]
+    lines += [f"  {key}: {describe(key)}" for key in keys]
+    return "\n".join(lines)
+
+
+def config_of(args: argparse.Namespace) -> dict:
+    """The stage's settings: --config's JSON merged over config/config.yaml, then checked as
+    the workflow checks a config (a bad value exits naming the key, the value and what is
+    allowed)."""
+    import copy
+
+    from pipeline.methods.config import validate
+    from pipeline.setup.config import ConfigError, merge
+
+    try:
+        given = json.loads(args.config)
+    except json.JSONDecodeError as err:
+        raise SystemExit(f"error: --config is not JSON: {err}") from None
+    config = merge(copy.deepcopy(_defaults()), given)
+    try:
+        validate(config, given=list(given))
+    except ConfigError as err:
+        raise SystemExit(f"error: {err}") from None
+    return config
+
+
+def files(items: Sequence[str], what: str) -> dict[str, str]:
+    """NAME=PATH arguments as a dict, in order."""
+    found = {}
+    for item in items:
+        name, sep, path = item.partition("=")
+        if not sep or not name or not path:
+            raise SystemExit(f"error: {what} are given as NAME=PATH, got {item!r}")
+        found[name] = path
+    return found
 
 
 def positive_int(text: str) -> int:
@@ -83,55 +136,3 @@ def fast_exit() -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(0)
-
-
-def add_sampler_arguments(p: argparse.ArgumentParser, section: str) -> None:
-    """Flags shared by NUTS and SVI: data in, seed (of config section `section`) and priors."""
-    p.add_argument("--data", required=True, help="data.nc of the dataset")
-    p.add_argument("--seed", type=int, default=default(f"{section}.seed"), help="PRNGKey seed")
-    add_prior_arguments(p)
-
-
-def prior_settings(args: argparse.Namespace) -> dict:
-    """The priors given on the command line, as keyword arguments of inference.Priors."""
-    return {
-        "logN": tuple(args.logN_prior),
-        "logbeta": tuple(args.logbeta_prior),
-        "sigmain_rate": args.sigmain_rate,
-    }
-
-
-def add_prior_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags of the priors of the Bayesian model."""
-    bounds = {"nargs": 2, "type": float, "metavar": ("LOW", "HIGH")}
-    for param in ("logN", "logbeta"):
-        prior = default(f"priors.{param}")
-        p.add_argument(f"--{param}-prior", default=[prior["low"], prior["high"]],
-                       help=f"uniform prior of {param}", **bounds)  # fmt: skip
-    p.add_argument("--sigmain-rate", type=positive_float, default=default("priors.sigmain_rate"),
-                   help="exponential prior rate")  # fmt: skip
-
-
-def add_diagnostic_arguments(p: argparse.ArgumentParser) -> None:
-    """Flags of a posterior summary: the interval's probability and the convergence checks."""
-    add_hdi_argument(p)
-    p.add_argument("--min-ess", type=float, default=default("diagnostics.min_ess"),
-                   help="flag ESS below this")  # fmt: skip
-    p.add_argument("--max-r-hat", type=float, default=default("diagnostics.max_r_hat"),
-                   help="flag r-hat above this")  # fmt: skip
-
-
-def add_hdi_argument(p: argparse.ArgumentParser) -> None:
-    """The probability of the intervals (config diagnostics.hdi_prob)."""
-    p.add_argument("--hdi-prob", type=float, default=default("diagnostics.hdi_prob"),
-                   help="probability of the intervals")  # fmt: skip
-
-
-def add_adam_arguments(p: argparse.ArgumentParser, rate_flag: str) -> None:
-    """Adam on chi^2 from one point (config section optimize): init, rate, steps."""
-    o = default("optimize")
-    p.add_argument("--init", nargs=2, type=float, default=[o["init"]["logN"], o["init"]["logbeta"]],
-                   metavar=("LOGN", "LOGBETA"), help="initial point")  # fmt: skip
-    p.add_argument(rate_flag, type=positive_float, default=o["adam_learning_rate"],
-                   help="Adam's learning rate")  # fmt: skip
-    p.add_argument("--steps", type=positive_int, default=o["steps"], help="updates")

@@ -1,4 +1,4 @@
-"""Stage: every method's posterior beside the NUTS posterior -> compare.nc, compare.csv."""
+"""Stage: every method's posterior beside the reference's (the first) -> compare.nc, .csv."""
 
 from __future__ import annotations
 
@@ -6,25 +6,26 @@ from collections.abc import Sequence
 
 import pandas as pd
 
-from pipeline.analysis.compare import METHODS, compare, method_draws
+from pipeline.analysis.compare import compare, draws
+from pipeline.analysis.summary import parameters
 from pipeline.io.atomic import replaced_atomically
-from pipeline.io.files import new_dataset, read, write_dataset
-from pipeline.io.layouts import PARAMS
+from pipeline.io.files import new_dataset, read_inference, write_dataset
 from pipeline.io.provenance import provenance
+from pipeline.methods import find
 from pipeline.stages import cli
 
+KEYS = ("methods", "diagnostics.hdi_prob")
 
-def comparison(paths: dict[str, str], hdi_prob: float):
-    """The compare Dataset of one dataset's posterior files (layout -> path, NUTS first)."""
-    samples = method_draws({kind: read(path, kind) for kind, path in paths.items()})
+
+def comparison(fits: dict, hdi_prob: float, paths: dict[str, str]):
+    """The compare Dataset of one dataset's posterior files (name -> InferenceData, the
+    reference first)."""
+    samples = {name: draws(idata) for name, idata in fits.items()}
     return new_dataset(
         "compare",
-        coords={"inference": list(samples), "param": list(PARAMS)},
+        coords={"inference": list(samples), "param": parameters(next(iter(fits.values())))},
         data_vars=compare(samples, hdi_prob),
-        attrs={
-            "hdi_prob": hdi_prob,
-            **provenance("compare", {"hdi_prob": hdi_prob}, paths),
-        },
+        attrs={"hdi_prob": hdi_prob, **provenance("compare", {"hdi_prob": hdi_prob}, paths)},
     )
 
 
@@ -38,18 +39,19 @@ def as_table(ds) -> pd.DataFrame:
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: compare one dataset's posteriors with its NUTS posterior."""
-    p = cli.parser(__doc__, threads=False)
-    for kind in METHODS:
-        p.add_argument(f"--{kind.replace('_', '-')}", required=kind == "nuts",
-                       help=f"{kind}.nc of the dataset")  # fmt: skip
+    """Command line: compare one dataset's posteriors with the reference's."""
+    p = cli.parser(__doc__, KEYS, threads=False)
+    p.add_argument("--fits", nargs="+", required=True, metavar="NAME=PATH",
+                   help="the method entries' files, the reference first")  # fmt: skip
     p.add_argument("--csv", required=True, help="the same table as CSV")
-    cli.add_hdi_argument(p)
     args = p.parse_args(argv)
-    paths = {kind: getattr(args, kind) for kind in METHODS if getattr(args, kind)}
+    config = cli.config_of(args)
+    paths = cli.files(args.fits, "--fits")
     if len(paths) < 2:
-        p.error("give NUTS and at least one other method to compare with it")
-    ds = comparison(paths, args.hdi_prob)
+        p.error("give the reference and at least one other method to compare with it")
+    fits = {name: read_inference(path, find(config["methods"], config, name).method.layout)
+            for name, path in paths.items()}  # fmt: skip
+    ds = comparison(fits, config["diagnostics"]["hdi_prob"], paths)
     table = as_table(ds)
     print(table.to_string(float_format="%.4g"))
     with replaced_atomically(args.csv) as tmp:

@@ -6,38 +6,56 @@ from collections.abc import Sequence
 
 import numpy as np
 
-from pipeline.analysis.compare import METHODS
 from pipeline.analysis.cost import cost_rows, evaluation_seconds
-from pipeline.inference.model import Priors
 from pipeline.io.atomic import replaced_atomically
-from pipeline.io.files import new_dataset, read, write_dataset
-from pipeline.io.layouts import PARAMS
+from pipeline.io.files import new_dataset, read_dataset, read_inference, write_dataset
 from pipeline.io.provenance import provenance
-from pipeline.physics.observation import read_observation
+from pipeline.methods import find
 from pipeline.stages import cli
+from pipeline.stages.observation import problem, read_observation
+
+KEYS = ("model", "line", "priors", "methods")
+
+
+def record(method, idata) -> dict:
+    """A method's evaluations, seconds and effective draws, from its file."""
+    counts = method.evaluations(idata)
+    ess, kind = method.effective_draws(idata)
+    attrs = idata.posterior.attrs
+    return {
+        **{f"{name}_evaluations": float(n) for name, n in counts._asdict().items()},
+        "compile_seconds": float(attrs["compile_seconds"]),
+        "run_seconds": float(attrs["run_seconds"]),
+        "min_ess": float(ess),
+        "ess_kind": kind,
+    }
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: tabulate the cost of every method's fit of one dataset."""
-    p = cli.parser(__doc__)
+    p = cli.parser(__doc__, KEYS)
     p.add_argument("--data", required=True, help="data.nc of the dataset")
-    for kind in METHODS:
-        p.add_argument(f"--{kind.replace('_', '-')}", required=True, help=f"{kind}.nc")
+    p.add_argument("--fits", nargs="+", required=True, metavar="NAME=PATH",
+                   help="the method entries' files, the reference first")  # fmt: skip
     p.add_argument("--compare", required=True, help="compare.nc of the dataset")
     p.add_argument("--csv", required=True, help="the same table as CSV")
-    cli.add_prior_arguments(p)
     args = p.parse_args(argv)
+    config = cli.config_of(args)
     obs = read_observation(args.data, args.threads)
-    paths = {kind: getattr(args, kind) for kind in METHODS}
-    fits = {kind: read(path, kind) for kind, path in paths.items()}
-    compare = read(args.compare, "compare")
-    at = np.array([float(fits["nuts"].posterior[q].mean()) for q in PARAMS])
-    seconds = evaluation_seconds(obs.line, Priors(**cli.prior_settings(args)), obs.f_obs, at)
+    paths = cli.files(args.fits, "--fits")
+    methods = {name: find(config["methods"], config, name).method for name in paths}
+    fits = {name: read_inference(path, methods[name].layout) for name, path in paths.items()}
+    compare = read_dataset(args.compare, "compare")
+    reference = next(iter(fits.values()))
+    prob = problem(config, config["model"], obs.nu, obs.dtype)
+    at = np.array([float(reference.posterior[n].mean()) for n in prob.model.names])
+    seconds = evaluation_seconds(prob, np.asarray(obs.f_obs), at)
+    rows = {name: record(methods[name], fit) for name, fit in fits.items()}
     ds = new_dataset(
         "cost",
-        coords={"inference": list(METHODS)},
+        coords={"inference": list(paths)},
         data_vars={
-            **cost_rows(fits, compare, seconds),
+            **cost_rows(rows, compare, seconds),
             **{f"{name}_seconds": value for name, value in seconds.items()},
         },
         attrs=provenance("cost", {}, {"data": args.data, "compare": args.compare, **paths}),

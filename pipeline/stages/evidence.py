@@ -1,61 +1,62 @@
-"""Stage: the Voigt line against a pure Gaussian line, by their evidence -> evidence.nc, .csv."""
+"""Stage: the models' evidences from their nested-sampling runs, the first model against each
+other -> evidence.nc, evidence.csv."""
 
 from __future__ import annotations
 
 import sys
 from collections.abc import Sequence
 
+import numpy as np
+
 from pipeline.analysis.evidence import log_bayes_factor, verdict
 from pipeline.io.atomic import replaced_atomically
 from pipeline.io.files import new_dataset, read_inference, write_dataset
-from pipeline.io.layouts import NetCDFInputError
 from pipeline.io.provenance import provenance
-from pipeline.physics.forward import LINE_SHAPES
+from pipeline.methods import find
 from pipeline.stages import cli
 
-SHAPES = LINE_SHAPES  # voigt first: the Bayes factor is Voigt against Gaussian
+KEYS = ("methods",)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: compare the evidences of the two line shapes' nested runs."""
-    p = cli.parser(__doc__, threads=False)
-    p.add_argument("--voigt", required=True, help="nested.nc (the Voigt line's run)")
-    p.add_argument("--gaussian", required=True, help="nested_gaussian.nc (the Gaussian line's)")
+    """Command line: compare the evidences of several models' nested runs."""
+    p = cli.parser(__doc__, KEYS, threads=False)
+    p.add_argument("--fits", nargs="+", required=True, metavar="NAME=PATH",
+                   help="the nested runs' files, the config's model first")  # fmt: skip
     p.add_argument("--csv", required=True, help="the same table as CSV")
     args = p.parse_args(argv)
-    paths = {shape: getattr(args, shape) for shape in SHAPES}
-    evidence = {}
-    for shape, path in paths.items():
-        idata = read_inference(path, "nested")
-        if idata.posterior.attrs["line_shape"] != shape:
-            raise NetCDFInputError(
-                f"input {path} is the run of the {idata.posterior.attrs['line_shape']} line, "
-                f"expected the {shape} line's"
-            )
-        evidence[shape] = idata.evidence
-    log_b, uncert = log_bayes_factor(
-        *(float(evidence[s][v]) for s in SHAPES for v in ("log_Z", "log_Z_uncert"))
-    )
-    words = verdict(log_b, uncert, *SHAPES)
-    unconverged = [s for s in SHAPES if not int(evidence[s]["converged"])]
+    config = cli.config_of(args)
+    paths = cli.files(args.fits, "--fits")
+    if len(paths) < 2:
+        p.error("give at least two models' nested runs to compare")
+    evidence, models = {}, []
+    for name, path in paths.items():
+        variant = find(config["methods"], config, name)
+        idata = read_inference(path, variant.method.layout)
+        models.append(idata.posterior.attrs["model"])
+        evidence[models[-1]] = idata.evidence
+    first = models[0]
+    value = {m: (float(evidence[m]["log_Z"]), float(evidence[m]["log_Z_uncert"])) for m in models}
+    ratios = [log_bayes_factor(*value[first], *value[m]) for m in models]
+    words = [verdict(b, u, first, m) if m != first else "" for m, (b, u) in
+             zip(models, ratios, strict=True)]  # fmt: skip
+    unconverged = [m for m in models if not int(evidence[m]["converged"])]
     if unconverged:
         print(f"warning: nested runs not converged: {', '.join(unconverged)}", file=sys.stderr)
     ds = new_dataset(
         "evidence",
-        coords={"line_shape": list(SHAPES)},
+        coords={"model": models},
         data_vars={
-            **{v: [float(evidence[s][v]) for s in SHAPES] for v in ("log_Z", "log_Z_uncert")},
-            "converged": [int(evidence[s]["converged"]) for s in SHAPES],
-            "log_bayes_factor": log_b,
-            "log_bayes_factor_uncert": uncert,
+            "log_Z": [value[m][0] for m in models],
+            "log_Z_uncert": [value[m][1] for m in models],
+            "converged": [int(evidence[m]["converged"]) for m in models],
+            "log_bayes_factor": np.array([b for b, _ in ratios]),
+            "log_bayes_factor_uncert": np.array([u for _, u in ratios]),
         },
-        attrs={"verdict": words, **provenance("evidence", {}, paths)},
+        attrs={"verdict": "; ".join(w for w in words if w), **provenance("evidence", {}, paths)},
     )
-    table = ds[["log_Z", "log_Z_uncert", "converged"]].to_dataframe()
-    table = table.assign(log_bayes_factor_vs_gaussian=[log_b, 0.0],
-                         log_bayes_factor_uncert=[uncert, 0.0], verdict=[words, ""])  # fmt: skip
+    table = ds.to_dataframe().assign(verdict=words)
     print(table.to_string(float_format="%.4g"))
-    print(words)
     with replaced_atomically(args.csv) as tmp:
         table.to_csv(tmp, float_format="%.6g")
     write_dataset(ds, args.out, "evidence")

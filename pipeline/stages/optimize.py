@@ -11,62 +11,63 @@ import optax
 from pipeline.inference.optimize import descend, steepest_descent
 from pipeline.io.files import new_dataset, write_dataset
 from pipeline.io.provenance import provenance
-from pipeline.physics.forward import chi2, transmission
-from pipeline.physics.observation import Observation, read_observation
 from pipeline.stages import cli
+from pipeline.stages.observation import Observation, problem, read_observation
 
+KEYS = ("model", "line", "optimize")
 OPTIMIZERS = ("steepest_descent", "adam")
 
 
-def optimize(
-    obs: Observation,
-    init: tuple[float, float],
-    eta: float,
-    learning_rate: float,
-    steps: int,
-):
-    """Trajectories of both methods from init = (logN, logbeta) as an optimize Dataset."""
-    start = jnp.asarray(init, dtype=obs.f_obs.dtype)
+def optimize(obs: Observation, config: dict):
+    """Trajectories of both optimisers on chi^2 of the model's line parameters, from the
+    config's initial point, as an optimize Dataset."""
+    model, line, _ = problem(config, config["model"], obs.nu, obs.dtype)
+    settings = config["optimize"]
+    names = model.line_names
+    start = jnp.asarray([settings["init"][n] for n in names], dtype=obs.dtype)
 
-    optimizers = {"steepest_descent": steepest_descent(eta), "adam": optax.adam(learning_rate)}
-    data = (obs.line, obs.f_obs, obs.sigma_noise)
-    runs = [descend(chi2, start, optimizers[m], steps, *data) for m in OPTIMIZERS]
+    def chi2(vector, line, f_obs, sigma_noise):
+        return model.chi2(line, f_obs, sigma_noise, model.named(vector, names))
+
+    optimizers = {
+        "steepest_descent": steepest_descent(settings["steepest_descent_eta"]),
+        "adam": optax.adam(settings["adam_learning_rate"]),
+    }
+    data = (line, jnp.asarray(obs.f_obs), obs.sigma_noise)
+    runs = [descend(chi2, start, optimizers[m], settings["steps"], *data) for m in OPTIMIZERS]
     params = np.stack([np.asarray(r.params) for r in runs])
-    settings = {"init": list(init), "eta": eta, "learning_rate": learning_rate, "steps": steps}
+    f_best = [np.asarray(model.mean(line, model.named(p[-1], names))) for p in params]
     return new_dataset(
         "optimize",
         coords={
             "optimizer": list(OPTIMIZERS),
-            "step": np.arange(steps + 1),
-            "param": ["logN", "logbeta"],
-            "nu": np.asarray(obs.line.nu),
+            "step": np.arange(settings["steps"] + 1),
+            "param": list(names),
+            "nu": np.asarray(line.nu),
         },
         data_vars={
             "params": params,
             "chi2": np.stack([np.asarray(r.loss) for r in runs]),
             "grad": np.stack([np.asarray(r.grad) for r in runs]),
             "grad_init": np.asarray(runs[0].grad[0]),
-            "f_best": np.stack([np.asarray(transmission(obs.line, *p[-1])) for p in params]),
+            "f_best": np.stack(f_best),
         },
         attrs={
-            "steepest_descent_eta": eta,
-            "adam_learning_rate": learning_rate,
-            **provenance("optimize", settings, {"data": obs.path}),
+            "steepest_descent_eta": settings["steepest_descent_eta"],
+            "adam_learning_rate": settings["adam_learning_rate"],
+            **provenance("optimize", {k: config[k] for k in KEYS}, {"data": obs.path}),
         },
     )
 
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: run both optimisers on one dataset and write their trajectories."""
-    p = cli.parser(__doc__)
+    p = cli.parser(__doc__, KEYS)
     p.add_argument("--data", required=True, help="data.nc of the dataset")
-    eta = cli.default("optimize.steepest_descent_eta")
-    p.add_argument("--eta", type=cli.positive_float, default=eta, help="steepest-descent step")
-    cli.add_adam_arguments(p, "--learning-rate")
     args = p.parse_args(argv)
+    config = cli.config_of(args)
     obs = read_observation(args.data, args.threads)
-    ds = optimize(obs, tuple(args.init), args.eta, args.learning_rate, args.steps)
-    write_dataset(ds, args.out, "optimize")
+    write_dataset(optimize(obs, config), args.out, "optimize")
 
 
 if __name__ == "__main__":

@@ -1,82 +1,91 @@
-"""Stage: fit one method to every dataset of an SBC block, rank the truths -> block {method}.nc."""
+"""Stage: fit one entry of the study's methods to every dataset of an SBC block, rank the
+truths -> block {name}.nc."""
 
 from __future__ import annotations
 
 from collections.abc import Sequence
 
-import jax
 import numpy as np
 
 from pipeline.analysis import sbc
-from pipeline.inference.batching import Batching, dataset_keys, resolve_vmap_width
-from pipeline.inference.model import Priors
+from pipeline.inference.batching import Batching, resolve_vmap_width
 from pipeline.io.files import new_dataset, read_dataset, write_dataset
-from pipeline.io.layouts import PARAMS
 from pipeline.io.provenance import provenance
+from pipeline.methods import Variant, dataset_keys, find, stream_tag
+from pipeline.methods.base import FitInput
 from pipeline.setup.runtime import configure_jax
 from pipeline.stages import cli
-from pipeline.stages import nuts as nuts_stage
-from pipeline.stages import svi as svi_stage
+from pipeline.stages.observation import problem
+
+KEYS = ("model", "line", "priors", "study.methods", "study.num_draws", "batching", "optimize",
+        "<the method's section, e.g. nuts>")  # fmt: skip
 
 
-def fit_block(method: str, line, priors: Priors, block, args) -> sbc.BlockFit:
-    """The method's fits of the block's datasets, with the settings on the command line."""
+def fit_block(variant: Variant, config: dict, block, start_path: str | None):
+    """The variant's fits of the block's datasets, reduced to L draws each, and its ranks."""
+    method = variant.method
+    prob = problem(config, variant.model, block["nu"].values, block.attrs["dtype"])
     ys, indices = block["f_obs"].values, block["dataset"].values
-    per_call = args.per_call
-    batching = Batching(per_call, resolve_vmap_width(args.vmap_width, per_call))
-    if method == "nuts":
-        settings = nuts_stage.settings_of(args)
-        keys = dataset_keys(args.seed, indices)
-        return sbc.nuts_block(line, priors, ys, keys, settings, args.num_ranked, batching)
-    if method == "svi":
-        settings = svi_stage.settings_of(args)
-        keys = dataset_keys(args.seed, indices)
-        return sbc.svi_block(line, priors, ys, keys, settings, args.num_ranked, batching)
-    adam = sbc.AdamStart(tuple(args.init), args.adam_learning_rate, args.steps)
-    keys = sbc.laplace_keys(block.attrs["study_seed"], indices)
-    return sbc.laplace_block(line, priors, ys, keys, adam, args.num_ranked, batching)
+    per_call = config["batching"]["per_call"]
+    batching = Batching(per_call, resolve_vmap_width(config["batching"]["vmap_width"], per_call))
+    if method.start == "adam":
+        o = config["optimize"]
+        adam = sbc.AdamStart(o["init"], o["adam_learning_rate"], o["steps"])
+        starts = sbc.adam_starts(prob, ys, adam)
+    elif method.start is not None:  # the start method's posterior means of the block
+        starts = read_dataset(start_path, "sbc_fit")["mean"].values.astype(ys.dtype)
+    else:
+        starts = None
+    keys = dataset_keys(variant.settings["seed"], variant.name, indices) if method.seeded else None
+    given = FitInput(prob, ys, keys, starts, variant.typed_settings(), batching)
+    arrays, seconds = method.fit(given, False)
+    per_chain = method.draws(arrays, prob.model.names)
+    fit = sbc.block_fit(per_chain, method.diagnostics(arrays, per_chain), seconds,
+                        method.independent_draws, config["study"]["num_draws"])  # fmt: skip
+    return prob, fit, sbc.block_ranks(prob, block, fit, stream_tag(variant.name))
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: fit one method to a block of SBC datasets."""
-    p = cli.parser(__doc__)
-    p.add_argument("method", choices=sbc.METHODS, help="inference method")
+    """Command line: fit one method entry to a block of SBC datasets."""
+    p = cli.parser(__doc__, KEYS)
+    p.add_argument("name", help="the entry of the study's methods (a method or variant name)")
     p.add_argument("--data", required=True, help="the block's data.nc")
-    p.add_argument("--num-ranked", type=cli.positive_int, required=True, help="L, draws ranked")
-    p.add_argument("--per-call", type=cli.positive_int, required=True, help="datasets per call")
-    p.add_argument("--vmap-width", required=True, help="datasets vectorised together, or auto")
-    p.add_argument("--seed", type=int, help="the sampler's PRNGKey seed (nuts, svi)")
-    cli.add_prior_arguments(p)
-    nuts_stage.add_arguments(p)
-    svi_stage.add_arguments(p)
-    cli.add_adam_arguments(p, "--adam-learning-rate")  # the Laplace start
+    p.add_argument("--start", help="the start method's block file, for methods starting from one")
     args = p.parse_args(argv)
-    if args.method in ("nuts", "svi") and args.seed is None:
-        p.error(f"{args.method} needs --seed")
-    if args.method == "nuts" and args.chain_method == "parallel":
-        jax.config.update("jax_num_cpu_devices", args.num_chains)
+    config = cli.config_of(args)
+    entries = config["study"]["methods"]
+    names = [e if isinstance(e, str) else e["name"] for e in entries]
+    if args.name not in names:
+        p.error(f"{args.name!r} is not an entry of the study's methods ({', '.join(names)})")
+    variant = find(entries, config, args.name)
+    if variant.method.start not in (None, "adam") and args.start is None:
+        p.error(f"{args.name} starts from a {variant.method.start} fit: give --start")
+    if variant.method.threads(variant.settings) > 1:  # a CPU device per chain, before JAX starts
+        import jax
+
+        jax.config.update("jax_num_cpu_devices", variant.method.threads(variant.settings))
     block = read_dataset(args.data, "sbc_data")
     configure_jax(args.threads, block.attrs["dtype"])
-    line = sbc.block_line(block)
-    fit = fit_block(args.method, line, Priors(**cli.prior_settings(args)), block, args)
-    ranks = sbc.block_ranks(line, block, fit)
+    prob, fit, ranks = fit_block(variant, config, block, args.start)
     missing = block["dataset"].values[np.isnan(ranks).any(axis=1)]
     if missing.size:
-        print(f"warning: {args.method} gave NaN for datasets {missing.tolist()}", flush=True)
+        print(f"warning: {args.name} gave NaN for datasets {missing.tolist()}", flush=True)
+    record = {"method": variant.method.name, "model": variant.model,
+              "settings": variant.settings}  # fmt: skip
     ds = new_dataset(
         "sbc_fit",
         coords={
             "dataset": block["dataset"].values,
-            "param": list(PARAMS),
-            "quantity": list(sbc.QUANTITIES),
+            "param": list(prob.model.names),
+            "quantity": [*prob.model.names, sbc.LOGLIK],
             "draw": np.arange(fit.draws.shape[1]),
         },
         data_vars=sbc.block_variables(block, fit, ranks),
         attrs={
-            "inference": args.method,
+            "inference": args.name,
             "thin": fit.thin,
             **fit.seconds,
-            **provenance(args.method, vars(args), {"data": args.data}),
+            **provenance(args.name, record, {"data": args.data}),
         },
     )
     write_dataset(ds, args.out, "sbc_fit")

@@ -8,13 +8,13 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from pipeline.analysis import sbc
-from pipeline.analysis.calibration import calibration_rows, collect
+from pipeline.analysis.calibration import calibration_rows, collect, noise_statistic
 from pipeline.io.atomic import replaced_atomically
 from pipeline.io.files import new_dataset, read_dataset, write_dataset
-from pipeline.io.layouts import PARAMS
 from pipeline.io.provenance import provenance
 from pipeline.stages import cli
+
+KEYS = ("study", "diagnostics")
 
 
 def stratum_names(groups: int) -> dict[int, str]:
@@ -24,47 +24,52 @@ def stratum_names(groups: int) -> dict[int, str]:
 
 def main(argv: Sequence[str] | None = None) -> None:
     """Command line: join the block files of an SBC study and assess its calibration."""
-    p = cli.parser(__doc__, threads=False)
+    p = cli.parser(__doc__, KEYS, threads=False)
     p.add_argument("--data", nargs="+", required=True, help="every block's data.nc, in order")
-    p.add_argument("--fits", nargs="+", required=True, metavar="METHOD=PATH",
-                   help="every block's file of every method, blocks in order")  # fmt: skip
+    p.add_argument("--fits", nargs="+", required=True, metavar="NAME=PATH",
+                   help="every block's file of every method entry, blocks in order")  # fmt: skip
     p.add_argument("--calibration-csv", required=True, help="calibration table to write")
     p.add_argument("--failed-csv", required=True, help="fits that failed their checks")
-    p.add_argument("--num-ranked", type=cli.positive_int, required=True, help="L")
-    p.add_argument("--rank-bins", type=cli.positive_int, required=True)
-    p.add_argument("--coverage-levels", nargs="+", type=float, required=True)
-    p.add_argument("--noise-strata", type=cli.positive_int, required=True)
-    p.add_argument("--include-flagged", action="store_true", help="count fits that failed checks")
-    p.add_argument("--min-ess", type=float, required=True, help="flag NUTS ESS below this")
-    p.add_argument("--max-r-hat", type=float, required=True, help="flag R-hat above this")
     args = p.parse_args(argv)
+    config = cli.config_of(args)
+    study, diagnostics = config["study"], config["diagnostics"]
     blocks: dict[str, list] = {}
     for item in args.fits:
-        method, _, path = item.partition("=")
-        blocks.setdefault(method, []).append(read_dataset(path, "sbc_fit"))
+        name, _, path = item.partition("=")
+        blocks.setdefault(name, []).append(read_dataset(path, "sbc_fit"))
     data = [read_dataset(path, "sbc_data") for path in args.data]
-    include = args.include_flagged
-    variables, failed = collect(blocks, args.min_ess, args.max_r_hat, include, args.noise_strata)
     indices = np.concatenate([d["dataset"].values for d in data])
+    for name, fits in blocks.items():
+        joined = np.concatenate([b["dataset"].values for b in fits])
+        if not np.array_equal(joined, indices):
+            raise SystemExit(f"error: the blocks of {name} hold other datasets than --data's")
+    statistic = noise_statistic(np.concatenate([d["f_obs"].values for d in data]))
+    include = study["include_flagged"]
+    variables, failed = collect(
+        blocks, diagnostics["min_ess"], diagnostics["max_r_hat"], include, study["noise_strata"],
+        statistic,
+    )  # fmt: skip
+    first = blocks[next(iter(blocks))][0]
+    used = {"study": study, "diagnostics": diagnostics}
     ds = new_dataset(
         "sbc_ranks",
         coords={
             "inference": list(blocks),
             "dataset": indices,
-            "param": list(PARAMS),
-            "quantity": list(sbc.QUANTITIES),
+            "param": first["param"].values,
+            "quantity": first["quantity"].values,
         },
         data_vars={**variables, "noise_seed": np.concatenate([d["noise_seed"] for d in data])},
         attrs={
-            "num_draws": args.num_ranked,
+            "num_draws": study["num_draws"],
             "include_flagged": int(include),
-            **provenance("sbc_ranks", vars(args), {"fits": args.fits, "data": args.data}),
+            **provenance("sbc_ranks", used, {"fits": args.fits, "data": args.data}),
         },
     )
-    names = stratum_names(args.noise_strata)
-    table = calibration_rows(ds, args.coverage_levels, args.rank_bins, names)
+    names = stratum_names(study["noise_strata"])
+    table = calibration_rows(ds, study["coverage_levels"], study["rank_bins"], names)
     shown = ["stratum", "inference", "quantity", "n", "n_flagged", "coverage_90", "p_uniform",
-             "rank_location_z", "rank_spread_z", "verdict"]  # fmt: skip
+             "rank_location_z", "rank_spread_z", "holm_rejected", "verdict"]  # fmt: skip
     print(table[shown].to_string(index=False, float_format="%.3g"))
     print(f"{len(failed)} fits failed their checks or gave NaN (see {args.failed_csv})")
     with replaced_atomically(args.calibration_csv) as tmp:

@@ -1,6 +1,14 @@
-from pipeline.plots.registry import FIGURES, FIXED_TRUTH_FIGURES, SBC_FIGURES, TUTORIAL_FIGURES
-from pipeline.setup.imports import modules as stage_modules
+import json
+import shlex
+
 from pipeline.io.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
+from pipeline.methods import variants
+from pipeline.methods.config import start_of
+from pipeline.models import MODELS
+from pipeline.plots.registry import (
+    FIGURES, FITS, FIXED_TRUTH_FIGURES, SBC_FIGURES, STYLES, TUTORIAL_FIGURES,
+)
+from pipeline.setup.imports import modules as stage_modules
 
 # Jobs run `python -m pipeline.stages.X`: this checkout's package must be importable in them,
 # installed or not (e.g. in a conda environment). A fixed hash seed makes numpyro trace its
@@ -13,6 +21,18 @@ shell.prefix(
 )
 ENV = "../envs/diffspec.yaml"
 
+# The model and the method entries of the config (pipeline.models, pipeline.methods): the
+# rules iterate over these and name no model, parameter or method.
+MODEL = MODELS[config["model"]]
+ENTRIES = {v.name: v for v in variants(config["methods"], config)}
+STUDY_ENTRIES = {v.name: v for v in variants(config["study"]["methods"], config)}
+# the entries fitting the config's model, compared with the first (the reference)
+COMPARED = [name for name, v in ENTRIES.items() if v.model == MODEL.name]
+SUMMARISED = [name for name, v in ENTRIES.items() if v.method.summary_flags is not None]
+# the entries that measure an evidence, the config's model's first
+EVIDENCE = sorted((name for name, v in ENTRIES.items() if v.method.evidence),
+                  key=lambda name: ENTRIES[name].model != MODEL.name)
+
 
 wildcard_constraints:
     noise=r"[0-9][0-9.e+-]*",
@@ -21,8 +41,8 @@ wildcard_constraints:
     fixed_truth_figure="|".join(FIXED_TRUTH_FIGURES),
     sbc_figure="|".join(SBC_FIGURES),
     block=r"[0-9]+",
-    method="nuts|svi|laplace",
-    line_shape_suffix="|_gaussian",
+    entry="|".join(ENTRIES),
+    study_entry="|".join(STUDY_ENTRIES),
 
 
 def sigma_noise(wildcards):
@@ -33,6 +53,34 @@ def sigma_noise(wildcards):
             f"noise level '{wildcards.noise}' in a path must be written as '{noise_label(value)}'"
         )
     return value
+
+
+def used_config(*keys, **lists):
+    """The config's values at the dotted `keys`, and method lists given by name
+    (`methods=[...]`: those entries of the config's list), as one shell-quoted JSON argument:
+    what a stage reads, and only that, so that a change of any other setting reruns nothing."""
+    used = {}
+    for key in keys:
+        *parents, last = key.split(".")
+        source, target = config, used
+        for part in parents:
+            source, target = source[part], target.setdefault(part, {})
+        target[last] = source[last]
+    for key, names in lists.items():
+        *parents, last = key.split("__")
+        source, target = config, used
+        for part in parents:
+            source, target = source[part], target.setdefault(part, {})
+        target[last] = [e for e in source[last] if (e if isinstance(e, str) else e["name"]) in names]
+    return shlex.quote(json.dumps(used, sort_keys=True))
+
+
+def model_keys(variant):
+    """The config keys a fit of `variant` reads: its model, the line quantities the model
+    knows, its parameters' priors and its method's section."""
+    model = MODELS[variant.model]
+    return ("model", *(f"line.{k}" for k in model.known),
+            *(f"priors.{n}" for n in model.names), variant.method.name)
 
 
 def datasets():
@@ -49,25 +97,40 @@ def dataset_files(pattern):
     return [f"{DATASET}/{pattern}".format(noise=n, seed=s) for n, s in datasets()]
 
 
+def summaries(names):
+    """The summary tables of the entries `names` that have one."""
+    return [f"{name}_summary.csv" for name in names if name in SUMMARISED]
+
+
+def figure_files(figure):
+    """The files (relative to a dataset directory) a figure is drawn from."""
+    found = []
+    for role in FIGURES[figure].inputs:
+        found += [f"{name}.nc" for name in COMPARED] if role == FITS else [f"{role}.nc"]
+    return found
+
+
 # the tutorial's own work on one dataset: its stages' files and its ten figures
-TUTORIAL_FILES = [
-    "data.nc", "chi2_map.nc", "optimize.nc", "nuts.nc", "nuts_summary.csv", "svi.nc",
-    "svi_summary.csv", *(f"figures/{figure}.png" for figure in TUTORIAL_FIGURES),
+TUTORIAL_FILES = ["data.nc", "chi2_map.nc", "optimize.nc"]
+for _figure in TUTORIAL_FIGURES:
+    TUTORIAL_FILES += [f for f in figure_files(_figure) if f not in TUTORIAL_FILES]
+TUTORIAL_FILES += summaries([f[:-3] for f in TUTORIAL_FILES])
+TUTORIAL_FILES += [f"figures/{figure}.png" for figure in TUTORIAL_FIGURES]
+
+# every file a dataset's stages write (figures aside)
+DATASET_FILES = [
+    "data.nc", "chi2_map.nc", "optimize.nc", *(f"{name}.nc" for name in ENTRIES),
+    *summaries(ENTRIES), "compare.nc", "compare.csv", "cost.nc", "cost.csv",
+    *(("evidence.nc", "evidence.csv") if len(EVIDENCE) > 1 else ()),
 ]
 
-# every file a dataset's stages write (figures aside): the tutorial's, and diffspec's additions
-DATASET_FILES = (
-    "data.nc", "chi2_map.nc", "optimize.nc", "nuts.nc", "nuts_summary.csv", "svi.nc",
-    "svi_summary.csv", "laplace.nc", "nested.nc", "nested_gaussian.nc", "gradient_free.nc",
-    "gradient_free_summary.csv", "compare.nc", "compare.csv", "cost.nc", "cost.csv",
-    "evidence.nc", "evidence.csv",
-)
-
-# nested sampling's output of each line shape: nested.nc (Voigt), nested_gaussian.nc
-LINE_SHAPE_OF_SUFFIX = {"": "voigt", "_gaussian": "gaussian"}
-
-
 FIXED_TRUTH_FILES = ("summary.nc", "summary.csv", "calibration.csv")
+
+
+def dataset_figures():
+    """The figures a dataset's files can show (the evidence's only with two evidences)."""
+    return [f for f in FIGURES if all(
+        r == FITS or r in ENTRIES or f"{r}.nc" in DATASET_FILES for r in FIGURES[f].inputs)]
 
 
 def dataset_outputs():
@@ -77,7 +140,7 @@ def dataset_outputs():
     for name in DATASET_FILES:
         outputs += dataset_files(name)
     if config["figures"]["per_dataset"]:
-        for figure in FIGURES:
+        for figure in dataset_figures():
             outputs += dataset_files(f"figures/{figure}.png")
     if len(datasets()) > 1:
         outputs += [f"{FIXED_TRUTH_DIR}/{name}" for name in FIXED_TRUTH_FILES]
@@ -100,17 +163,11 @@ def all_outputs():
 TARGETS = {"datasets": dataset_outputs, "sbc": sbc_outputs}
 
 
-def sbc_threads(method):
-    """Threads of a block's job: one, or one per chain for NUTS's parallel chains."""
-    nuts = config["nuts"]
-    parallel = method == "nuts" and nuts["chain_method"] == "parallel"
-    return nuts["num_chains"] if parallel else 1
-
-
 def code(stage, *dynamic):
     """The package modules a rule's stage runs, as inputs, so that editing one reruns the rule:
-    the stage and all it imports (pipeline.setup.imports reads them from the source), and the
-    modules it imports by name at run time (`dynamic`, e.g. a figure's plots module)."""
+    the stage and all it imports (pipeline.setup.imports reads them from the source, imports
+    inside functions too), and the modules it imports by name at run time (`dynamic`, e.g. a
+    figure's plots module)."""
     needed = set().union(*(stage_modules(m) for m in (stage, *dynamic)))
     return [f"{workflow.basedir}/pipeline/{m}.py" for m in sorted(needed)]
 
@@ -123,63 +180,6 @@ def log(name):
 def bench(name):
     """A dataset's Snakemake benchmark file of a job: its wall time, memory and CPU time."""
     return f"{DATASET}/benchmarks/{name}.tsv"
-
-
-STAGE_OF_LAYOUT = {
-    "data": "1 data",
-    "chi2_map": "2 chi2 map and optimisation",
-    "optimize": "2 chi2 map and optimisation",
-    "nuts": "3 NUTS and SVI",
-    "svi": "3 NUTS and SVI",
-    "gradient_free": "4 every method side by side",
-    "cost": "4 every method side by side",
-    "evidence": "4 every method side by side",
-}
-
-
-def figure_inputs(wildcards):
-    """The NetCDF files a figure is drawn from, named by layout."""
-    return {layout: f"{DATASET}/{layout}.nc".format(**wildcards) for layout in FIGURES[wildcards.figure].inputs}
-
-
-def flags(settings):
-    """Command-line flags from a dict of settings: {"band_prob": 0.9} -> "--band-prob 0.9"."""
-    return " ".join(
-        f"--{name.replace('_', '-')} " + (" ".join(map(str, v)) if isinstance(v, list) else str(v))
-        for name, v in settings.items()
-    )
-
-
-def figure_flags(wildcards):
-    """The config settings a figure is drawn with, as flags (only its own: others don't rerun it)."""
-    return flags({name: config["figures"][name] for name in FIGURES[wildcards.figure].options})
-
-
-def figure_code(wildcards):
-    """The modules that draw a figure."""
-    return code("stages.figure", f"plots.{FIGURES[wildcards.figure].module}")
-
-
-def noise_seed_flags():
-    """How a dataset's seed becomes its noise draw, as flags of the data stage."""
-    d = config["datasets"]
-    crn = " --common-random-numbers" if d["common_random_numbers"] else ""
-    return f"--reference-noise {d['reference_noise']}{crn}"
-
-
-def prior_flags():
-    """The priors as flags of the Bayesian stages."""
-    p = config["priors"]
-    return flags({
-        "logN_prior": [p["logN"]["low"], p["logN"]["high"]],
-        "logbeta_prior": [p["logbeta"]["low"], p["logbeta"]["high"]],
-        "sigmain_rate": p["sigmain_rate"],
-    })
-
-
-def figure_stage(wildcards):
-    """Report subcategory: the stage whose output the figure mainly shows."""
-    return STAGE_OF_LAYOUT[FIGURES[wildcards.figure].inputs[-1]]
 
 
 # Simulation-based calibration study
@@ -197,14 +197,3 @@ def sbc_range(wildcards):
     study = config["study"]
     start = int(wildcards.block) * study["block_size"]
     return f"{start} {min(start + study['block_size'], study['num_datasets'])}"
-
-
-def sbc_method_flags(wildcards):
-    """The settings of one method's fits, as flags of the sbc_fit stage."""
-    if wildcards.method == "nuts":
-        return flags({k: v for k, v in config["nuts"].items()})
-    if wildcards.method == "svi":
-        return flags(config["svi"])
-    o = config["optimize"]
-    return flags({"init": [o["init"]["logN"], o["init"]["logbeta"]],
-                  "adam_learning_rate": o["adam_learning_rate"], "steps": o["steps"]})

@@ -4,10 +4,9 @@ rule simulate_data:
     output:
         f"{DATASET}/data.nc",
     params:
-        line=config["line"],
-        precision=config["precision"],
+        config=used_config("model", "line", "truth", "precision", "datasets.reference_noise",
+                           "datasets.common_random_numbers"),
         sigma_noise=sigma_noise,
-        noise_seeds=noise_seed_flags(),
     resources:
         mem_mb=500,
         runtime=5,
@@ -20,9 +19,51 @@ rule simulate_data:
     threads: 1
     shell:
         "python -m pipeline.stages.data --out {output} --threads {threads}"
-        " --sigma-noise {params.sigma_noise} --seed {wildcards.seed} {params.noise_seeds}"
-        " --dtype {params.precision}"
-        " --nu0 {params.line[nu0]} --half-width {params.line[half_width]}"
-        " --n-points {params.line[n_points]} --line-strength {params.line[line_strength]}"
-        " --gamma {params.line[gamma]} --logN {params.line[logN]} --logbeta {params.line[logbeta]}"
+        " --sigma-noise {params.sigma_noise} --seed {wildcards.seed} --config {params.config}"
         " > {log} 2>&1"
+
+
+rule chi2_map:
+    input:
+        data=f"{DATASET}/data.nc",
+        code=code("stages.chi2_map"),
+    output:
+        f"{DATASET}/chi2_map.nc",
+    params:
+        config=used_config("model", *(f"line.{k}" for k in MODEL.known), "chi2_map"),
+    resources:
+        mem_mb=2500,
+        runtime=10,
+    conda:
+        ENV
+    benchmark:
+        bench("chi2_map")
+    log:
+        log("chi2_map"),
+    threads: 1
+    shell:
+        "python -m pipeline.stages.chi2_map --data {input.data} --out {output} --threads {threads}"
+        " --config {params.config} > {log} 2>&1"
+
+
+rule optimize:
+    input:
+        data=f"{DATASET}/data.nc",
+        code=code("stages.optimize"),
+    output:
+        f"{DATASET}/optimize.nc",
+    params:
+        config=used_config("model", *(f"line.{k}" for k in MODEL.known), "optimize"),
+    resources:
+        mem_mb=1000,
+        runtime=10,
+    conda:
+        ENV
+    benchmark:
+        bench("optimize")
+    log:
+        log("optimize"),
+    threads: 1
+    shell:
+        "python -m pipeline.stages.optimize --data {input.data} --out {output} --threads {threads}"
+        " --config {params.config} > {log} 2>&1"

@@ -1,96 +1,113 @@
-# Beyond the tutorial: nested sampling (with the evidence of two line shapes), a gradient-free
-# MCMC baseline, and every method's posterior and cost side by side.
+# Every entry of the config's `methods` fitted to each dataset (one rule for them all), their
+# summaries, their posteriors and costs side by side, and the evidences of the models.
 
 
-rule nested:  # the Voigt line's run is nested.nc, the Gaussian line's nested_gaussian.nc
+def fit_start(wildcards):
+    """The file an entry's fit starts from, if its method starts from one."""
+    variant = ENTRIES[wildcards.entry]
+    if variant.method.start is None:
+        return []
+    if variant.method.start == "adam":
+        return {"start": f"{DATASET}/optimize.nc"}
+    source = start_of(variant, list(ENTRIES.values()))
+    return {"start": f"{DATASET}/{source.name}.nc"}
+
+
+def fit_config(wildcards):
+    """What an entry's fit reads of the config."""
+    variant = ENTRIES[wildcards.entry]
+    return used_config(*model_keys(variant), methods=[variant.name])
+
+
+rule fit:
     input:
+        unpack(fit_start),
         data=f"{DATASET}/data.nc",
-        code=code("stages.nested"),
+        code=code("stages.fit"),
     output:
-        f"{DATASET}/nested{{line_shape_suffix}}.nc",
+        f"{DATASET}/{{entry}}.nc",
     params:
-        priors=prior_flags(),
-        nested=flags(config["nested"]),
-        line_shape=lambda wildcards: LINE_SHAPE_OF_SUFFIX[wildcards.line_shape_suffix],
+        config=fit_config,
+        start=lambda wildcards, input: f"--start {input.start}" if "start" in input.keys() else "",
     benchmark:
-        bench("nested{line_shape_suffix}")
+        bench("{entry}")
     log:
-        log("nested{line_shape_suffix}"),
-    threads: 1
+        log("{entry}"),
+    threads: lambda wildcards: ENTRIES[wildcards.entry].method.threads(ENTRIES[wildcards.entry].settings)
     resources:
         mem_mb=2000,
         runtime=30,
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.nested --data {input.data} --out {output}"
-        " --threads {threads} {params.priors} --line-shape {params.line_shape}"
-        " {params.nested} > {log} 2>&1"
+        "python -m pipeline.stages.fit {wildcards.entry} --data {input.data} {params.start}"
+        " --out {output} --threads {threads} --config {params.config} > {log} 2>&1"
 
 
-rule gradient_free:
+def named_files(names, pattern="{name}.nc"):
+    """NAME=PATH arguments of a dataset's files of the entries `names` (wildcards filled)."""
+    return lambda wildcards: " ".join(
+        f"{name}=" + f"{DATASET}/{pattern}".format(name=name, **wildcards) for name in names
+    )
+
+
+rule posterior_summaries:  # one job: ArviZ is imported once
     input:
-        data=f"{DATASET}/data.nc",
-        laplace=f"{DATASET}/laplace.nc",
-        code=code("stages.gradient_free"),
-    output:
-        f"{DATASET}/gradient_free.nc",
-    params:
-        priors=prior_flags(),
-        gradient_free=flags(config["gradient_free"]),
-    benchmark:
-        bench("gradient_free")
-    log:
-        log("gradient_free"),
-    threads: 1
-    resources:
-        mem_mb=2000,
-        runtime=30,
-    conda:
-        ENV
-    shell:
-        "python -m pipeline.stages.gradient_free --data {input.data} --laplace {input.laplace}"
-        " --out {output} --threads {threads} {params.priors} {params.gradient_free}"
-        " > {log} 2>&1"
-
-
-rule gradient_free_summary:
-    input:
-        gradient_free=f"{DATASET}/gradient_free.nc",
+        fits=[f"{DATASET}/{name}.nc" for name in SUMMARISED],
         code=code("stages.summary"),
     output:
-        f"{DATASET}/gradient_free_summary.csv",
+        [f"{DATASET}/{name}_summary.csv" for name in SUMMARISED],
     params:
-        diagnostics=config["diagnostics"],
+        fits=named_files(SUMMARISED),
+        csv=named_files(SUMMARISED, "{name}_summary.csv"),
+        config=used_config("diagnostics", methods=SUMMARISED),
     log:
-        log("gradient_free_summary"),
+        log("summaries"),
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.summary --gradient-free {input.gradient_free}"
-        " --gradient-free-csv {output} --hdi-prob {params.diagnostics[hdi_prob]}"
-        " --min-ess {params.diagnostics[min_ess]} --max-r-hat {params.diagnostics[max_r_hat]}"
-        " > {log} 2>&1"
+        "python -m pipeline.stages.summary --fits {params.fits} --csv {params.csv}"
+        " --config {params.config} > {log} 2>&1"
+
+
+rule compare:
+    input:
+        fits=[f"{DATASET}/{name}.nc" for name in COMPARED],
+        code=code("stages.compare"),
+    output:
+        nc=f"{DATASET}/compare.nc",
+        csv=f"{DATASET}/compare.csv",
+    params:
+        fits=named_files(COMPARED),
+        config=used_config("diagnostics.hdi_prob", methods=COMPARED),
+    log:
+        log("compare"),
+    resources:
+        mem_mb=1000,
+        runtime=5,
+    conda:
+        ENV
+    shell:
+        "python -m pipeline.stages.compare --fits {params.fits} --out {output.nc}"
+        " --csv {output.csv} --config {params.config} > {log} 2>&1"
 
 
 rule cost:
     input:
         data=f"{DATASET}/data.nc",
-        nuts=f"{DATASET}/nuts.nc",
-        svi=f"{DATASET}/svi.nc",
-        laplace=f"{DATASET}/laplace.nc",
-        nested=f"{DATASET}/nested.nc",
-        gradient_free=f"{DATASET}/gradient_free.nc",
+        fits=[f"{DATASET}/{name}.nc" for name in COMPARED],
         compare=f"{DATASET}/compare.nc",
         code=code("stages.cost"),
     output:
         nc=f"{DATASET}/cost.nc",
         csv=f"{DATASET}/cost.csv",
     params:
-        priors=prior_flags(),
+        fits=named_files(COMPARED),
+        config=used_config("model", *(f"line.{k}" for k in MODEL.known),
+                           *(f"priors.{n}" for n in MODEL.names), methods=COMPARED),
     log:
         log("cost"),
     threads: 1
@@ -101,19 +118,20 @@ rule cost:
         ENV
     shell:
         "python -m pipeline.stages.cost --data {input.data} --compare {input.compare}"
-        " --nuts {input.nuts} --svi {input.svi} --laplace {input.laplace}"
-        " --nested {input.nested} --gradient-free {input.gradient_free}"
-        " --out {output.nc} --csv {output.csv} --threads {threads} {params.priors} > {log} 2>&1"
+        " --fits {params.fits} --out {output.nc} --csv {output.csv} --threads {threads}"
+        " --config {params.config} > {log} 2>&1"
 
 
 rule evidence:
     input:
-        voigt=f"{DATASET}/nested.nc",
-        gaussian=f"{DATASET}/nested_gaussian.nc",
+        fits=[f"{DATASET}/{name}.nc" for name in EVIDENCE],
         code=code("stages.evidence"),
     output:
         nc=f"{DATASET}/evidence.nc",
         csv=f"{DATASET}/evidence.csv",
+    params:
+        fits=named_files(EVIDENCE),
+        config=used_config(methods=EVIDENCE),
     log:
         log("evidence"),
     resources:
@@ -122,5 +140,5 @@ rule evidence:
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.evidence --voigt {input.voigt} --gaussian {input.gaussian}"
-        " --out {output.nc} --csv {output.csv} > {log} 2>&1"
+        "python -m pipeline.stages.evidence --fits {params.fits} --out {output.nc}"
+        " --csv {output.csv} --config {params.config} > {log} 2>&1"

@@ -1,5 +1,6 @@
 # Simulation-based calibration: blocks of datasets with truths drawn from the prior, every
-# method fitted to every block (one job per block and method), then the ranks joined.
+# entry of study.methods fitted to every block (one job per block and entry), then the ranks
+# joined.
 
 
 rule sbc_simulate:
@@ -9,10 +10,8 @@ rule sbc_simulate:
         f"{SBC_DIR}/blocks/{{block}}/data.nc",
     params:
         datasets=sbc_range,
-        seed=config["study"]["seed"],
-        priors=prior_flags(),
-        line=config["line"],
-        precision=config["precision"],
+        config=used_config("model", "line", *(f"priors.{n}" for n in MODEL.names), "precision",
+                           "study.seed"),
     log:
         f"{SBC_DIR}/blocks/{{block}}/logs/data.log",
     threads: 1
@@ -23,44 +22,55 @@ rule sbc_simulate:
         ENV
     shell:
         "python -m pipeline.stages.sbc_simulate --datasets {params.datasets} --out {output}"
-        " --study-seed {params.seed} --threads {threads} {params.priors} --dtype {params.precision}"
-        " --nu0 {params.line[nu0]} --half-width {params.line[half_width]}"
-        " --n-points {params.line[n_points]} --line-strength {params.line[line_strength]}"
-        " --gamma {params.line[gamma]} > {log} 2>&1"
+        " --threads {threads} --config {params.config} > {log} 2>&1"
+
+
+def sbc_start(wildcards):
+    """The block file an entry's fits start from, if they start from another method's."""
+    variant = STUDY_ENTRIES[wildcards.study_entry]
+    if variant.method.start in (None, "adam"):  # Adam runs inside the block's job
+        return []
+    source = start_of(variant, list(STUDY_ENTRIES.values()))
+    return {"start": f"{SBC_DIR}/blocks/{wildcards.block}/{source.name}.nc"}
+
+
+def sbc_fit_config(wildcards):
+    """What a block's fits by one entry read of the config."""
+    variant = STUDY_ENTRIES[wildcards.study_entry]
+    adam = ("optimize",) if variant.method.start == "adam" else ()
+    return used_config(*model_keys(variant), "study.num_draws", "batching", *adam,
+                       study__methods=[variant.name])
 
 
 rule sbc_fit:
     input:
+        unpack(sbc_start),
         data=f"{SBC_DIR}/blocks/{{block}}/data.nc",
         code=code("stages.sbc_fit"),
     output:
-        f"{SBC_DIR}/blocks/{{block}}/{{method}}.nc",
+        f"{SBC_DIR}/blocks/{{block}}/{{study_entry}}.nc",
     params:
-        method=sbc_method_flags,
-        priors=prior_flags(),
-        num_ranked=config["study"]["num_draws"],
-        batching=config["batching"],
+        config=sbc_fit_config,
+        start=lambda wildcards, input: f"--start {input.start}" if "start" in input.keys() else "",
     benchmark:
-        f"{SBC_DIR}/blocks/{{block}}/benchmarks/{{method}}.tsv"
+        f"{SBC_DIR}/blocks/{{block}}/benchmarks/{{study_entry}}.tsv"
     log:
-        f"{SBC_DIR}/blocks/{{block}}/logs/{{method}}.log",
-    threads: lambda wildcards: sbc_threads(wildcards.method)
+        f"{SBC_DIR}/blocks/{{block}}/logs/{{study_entry}}.log",
+    threads: lambda wildcards: STUDY_ENTRIES[wildcards.study_entry].method.threads(STUDY_ENTRIES[wildcards.study_entry].settings)
     resources:
         mem_mb=2000,
         runtime=60,
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.sbc_fit {wildcards.method} --data {input.data} --out {output}"
-        " --threads {threads} --num-ranked {params.num_ranked} {params.priors} {params.method}"
-        " --per-call {params.batching[per_call]} --vmap-width {params.batching[vmap_width]}"
-        " > {log} 2>&1"
+        "python -m pipeline.stages.sbc_fit {wildcards.study_entry} --data {input.data}"
+        " {params.start} --out {output} --threads {threads} --config {params.config} > {log} 2>&1"
 
 
 rule sbc_ranks:
     input:
         data=[f"{SBC_DIR}/blocks/{b}/data.nc" for b in sbc_blocks()],
-        fits=[f"{SBC_DIR}/blocks/{b}/{m}.nc" for m in config["study"]["methods"] for b in sbc_blocks()],
+        fits=[f"{SBC_DIR}/blocks/{b}/{m}.nc" for m in STUDY_ENTRIES for b in sbc_blocks()],
         code=code("stages.sbc_ranks"),
     output:
         nc=f"{SBC_DIR}/ranks.nc",
@@ -70,9 +80,7 @@ rule sbc_ranks:
         fits=lambda wildcards, input: " ".join(
             f"{path.split('/')[-1][:-3]}={path}" for path in input.fits
         ),
-        study=config["study"],
-        include_flagged="--include-flagged" if config["study"]["include_flagged"] else "",
-        diagnostics=config["diagnostics"],
+        config=used_config("study", "diagnostics"),
     log:
         f"{SBC_DIR}/logs/ranks.log",
     resources:
@@ -83,12 +91,7 @@ rule sbc_ranks:
     shell:
         "python -m pipeline.stages.sbc_ranks --data {input.data} --fits {params.fits}"
         " --out {output.nc} --calibration-csv {output.calibration} --failed-csv {output.failed}"
-        " --num-ranked {params.study[num_draws]} --rank-bins {params.study[rank_bins]}"
-        " --coverage-levels {params.study[coverage_levels]}"
-        " --noise-strata {params.study[noise_strata]}"
-        " {params.include_flagged}"
-        " --min-ess {params.diagnostics[min_ess]} --max-r-hat {params.diagnostics[max_r_hat]}"
-        " > {log} 2>&1"
+        " --config {params.config} > {log} 2>&1"
 
 
 rule sbc_figure:
@@ -103,7 +106,8 @@ rule sbc_figure:
             labels={"figure": "{sbc_figure}"},
         ),
     params:
-        options=lambda wildcards: flags({k: config["study"][k] for k in SBC_FIGURES[wildcards.sbc_figure].options}),
+        config=used_config("figures", "study.rank_bins", methods=COMPARED[:1],
+                           study__methods=list(STUDY_ENTRIES)),
     log:
         f"{SBC_DIR}/logs/figure_{{sbc_figure}}.log",
     resources:
@@ -113,4 +117,4 @@ rule sbc_figure:
         ENV
     shell:
         "python -m pipeline.stages.figure {wildcards.sbc_figure} sbc_ranks={input.ranks}"
-        " --out {output} {params.options} > {log} 2>&1"
+        " --out {output} --config {params.config} > {log} 2>&1"

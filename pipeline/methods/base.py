@@ -1,0 +1,88 @@
+"""What an inference method declares, once, in its module of this package (the registry is
+pipeline.methods): the SBC R package's backends are the model. Everything else (the rules,
+the fitting stages, summaries, compare, cost, SBC blocks, figures) iterates over the registry
+and asks a method through these fields, never by its name.
+
+A method fits a batch of datasets with one compiled program (a single dataset is a batch of
+one) and returns arrays with a leading dataset axis; `fit` hides the method's own signature.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, NamedTuple
+
+import numpy as np
+
+from pipeline.io.layouts import InferenceLayout
+
+if TYPE_CHECKING:
+    import xarray as xr
+
+    from pipeline.inference.batching import Batching
+    from pipeline.models.spec import Problem
+
+Arrays = dict[str, np.ndarray]
+
+
+class FitInput(NamedTuple):
+    """What a method's fit gets for a batch: the problem, the flux (dataset, nu), one PRNG key
+    per dataset (from the method's seed), each dataset's start in the model's parameter order
+    (None for a method without one), the method's settings and the batching."""
+
+    problem: Problem
+    ys: np.ndarray
+    keys: np.ndarray
+    starts: np.ndarray | None
+    settings: Any
+    batching: Batching
+
+
+class Evaluations(NamedTuple):
+    """Model evaluations a fit made, warmup included, by what each computed."""
+
+    value: float = 0.0
+    gradient: float = 0.0
+    hessian: float = 0.0
+
+
+@dataclass(frozen=True)
+class Method:
+    """An inference method: how it is named and drawn, its config section (the fields of
+    `settings`, plus `seed` where `seeded`), what it starts from, its batched fit and how its
+    result becomes files, draws, diagnostics and costs."""
+
+    name: str  # the config's name, the file {name}.nc of a dataset, the SBC block file's
+    label: str  # its name in figures and tables
+    color: str  # its colour in every figure
+    settings: type  # a NamedTuple: the config section's keys (seed aside)
+    layout: InferenceLayout  # its dataset file
+    fit: Callable[[FitInput, bool], tuple[Arrays, dict[str, float]]]  # (input, predictive)
+    # each dataset's draws (dataset, chain, draw, param) from the batch's arrays
+    draws: Callable[[Arrays, tuple[str, ...]], np.ndarray]
+    # the InferenceData groups of one dataset's file, besides posterior and observed_data:
+    # (the dataset's arrays, nu, parameter names) -> {group: Dataset}
+    groups: Callable[[Arrays, np.ndarray, tuple[str, ...]], dict[str, xr.Dataset]]
+    # attributes of its posterior group: (the dataset's arrays, settings, parameter names)
+    posterior_attrs: Callable[[Arrays, Any, tuple[str, ...]], dict[str, Any]]
+    # per-dataset diagnostics of a batch for a study's block files (names of sbc.DIAGNOSTICS)
+    diagnostics: Callable[[Arrays, np.ndarray], Arrays]  # (arrays, draws) -> {name: values}
+    evaluations: Callable[[Any], Evaluations]  # from its file (InferenceData)
+    # effective draws and what they count, from its file: (value, description)
+    effective_draws: Callable[[Any], tuple[float, str]]
+    # problems its file shows for the posterior summary: (summary table, file, thresholds)
+    summary_flags: Callable[[Any, Any, Any], Any] | None = None  # None: no summary table
+    # its point estimate from its file, the model's parameters in order (None: posterior mean)
+    point: Callable[[Any], np.ndarray] | None = None
+    seeded: bool = True
+    # where each dataset's start comes from: "adam" (the optimiser's end point, optimize.nc),
+    # the name of another method (its posterior mode or mean), or None
+    start: str | None = None
+    independent_draws: bool = False  # True: its draws are ranked as they are (no thinning)
+    in_studies: bool = True  # fits blocks of a calibration study
+    evidence: bool = False  # its file holds an evidence (group "evidence", log_Z)
+    # settings that set how many threads its job needs (e.g. parallel chains)
+    threads: Callable[[Mapping[str, Any]], int] = field(default=lambda settings: 1)
+    # how many posterior draws it makes, from its settings (a study needs at least L)
+    num_draws: Callable[[Any], int] = field(default=lambda settings: 0)

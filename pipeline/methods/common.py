@@ -1,0 +1,53 @@
+"""What several methods' modules share: the observed-data group's meaning, per-chain draws as
+one array, the ESS of MCMC chains, and the flags of a summary from MCMC checks.
+
+The methods' modules are read by the workflow while it plans its jobs, so they import JAX,
+numpyro and ArviZ only inside the functions that fit or read (see pipeline.models.spec)."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+import numpy as np
+
+# the flux in the observed_data group (and a posterior-predictive group)
+Y = {"y": "flux, transmission units (observed_data: the data; posterior_predictive: draws)"}
+
+
+def chain_draws(arrays: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """Per-parameter arrays (dataset, chain, draw) as one array (dataset, chain, draw, param)."""
+    return np.stack([arrays[n] for n in names], axis=-1)
+
+
+def single_chain(arrays: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
+    """Independent draws (dataset, draw) per parameter as (dataset, 1, draw, param)."""
+    return np.stack([arrays[n] for n in names], axis=-1)[:, None]
+
+
+def bulk_ess(idata: Any) -> tuple[float, str]:
+    """The smallest bulk ESS over the parameters, all chains: an MCMC file's effective draws."""
+    import arviz as az
+
+    names = parameters(idata)
+    ess = az.ess(idata.posterior[names], method="bulk")
+    return min(float(ess[p]) for p in names), "bulk ESS, all chains"
+
+
+def independent(idata: Any) -> tuple[float, str]:
+    """An approximation's draws are independent: as many effective draws as draws."""
+    return float(idata.posterior[parameters(idata)[0]].size), "independent draws"
+
+
+def parameters(idata: Any) -> list[str]:
+    """The model's parameters of an inference file, in the model's order."""
+    return json.loads(idata.posterior.attrs["params"])
+
+
+def mcmc_flags(table: Any, idata: Any, thresholds: Any) -> Any:
+    """A summary flagged by the MCMC checks: r-hat and ESS (and divergences, if recorded)."""
+    from pipeline.analysis.summary import flag
+
+    stats = getattr(idata, "sample_stats", None)
+    divergences = int(stats["diverging"].sum()) if stats is not None and "diverging" in stats else 0
+    return flag(table, divergences, thresholds)

@@ -1,0 +1,107 @@
+"""The Laplace approximation: Newton to the posterior mode, the exact JAX Hessian there."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from pipeline.io.layouts import InferenceLayout
+from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.common import Y, independent, single_chain
+
+# Levenberg-Marquardt damping factors tried in turn at every Newton step, smallest first
+# (0: the Newton step); pipeline.inference.laplace tries them
+DAMPING = (0.0, *(10.0**k for k in range(-4, 9)))
+
+
+class LaplaceSettings(NamedTuple):
+    """Draws of the fitted Gaussian kept as the approximation's posterior draws."""
+
+    num_draws: int
+
+
+LAYOUT = InferenceLayout(
+    filename="laplace.nc",
+    description=(
+        "Laplace approximation: the posterior mode, the inverse Hessian there and draws of "
+        "that Gaussian, ArviZ layout."
+    ),
+    groups={
+        "posterior": {},
+        "observed_data": Y,
+        "approximation": {
+            "mode": "posterior mode (MAP), dims param",
+            "covariance": "inverse Hessian of -log posterior at the mode, dims param, param_",
+            "sd": "standard deviation of the approximation, dims param",
+        },
+    },
+    posterior_attrs={
+        "converged": "1 if Newton reached the mode (see pipeline.inference.laplace), else 0",
+        "iterations": "Newton iterations taken",
+        "flags": "the approximation's problems: not converged, Hessian not positive definite",
+    },
+)
+
+
+def _fit(x, predictive):
+    from pipeline.inference.laplace import fit_laplace
+
+    return fit_laplace(x.problem, x.ys, x.starts, x.keys, x.settings, DAMPING, x.batching)
+
+
+def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
+    import xarray as xr
+
+    covariance = np.asarray(fit["covariance"])
+    return {
+        "approximation": xr.Dataset(
+            {
+                "mode": ("param", fit["mode"]),
+                "covariance": (("param", "param_"), covariance),
+                "sd": ("param", np.sqrt(np.diag(covariance))),
+            },
+            coords={"param": list(names), "param_": list(names)},
+        )
+    }
+
+
+def _evaluations(idata) -> Evaluations:
+    iterations = int(idata.posterior.attrs["iterations"])
+    # each Newton step tries every damping as a value; a Hessian per step and at the mode
+    return Evaluations(
+        value=len(DAMPING) * iterations, gradient=iterations + 1, hessian=iterations + 1
+    )
+
+
+def _flags(fit: dict) -> str:
+    from pipeline.inference.laplace import laplace_flags
+
+    return laplace_flags(fit)
+
+
+METHOD = Method(
+    name="laplace",
+    label="Laplace",
+    color="C3",
+    settings=LaplaceSettings,
+    layout=LAYOUT,
+    fit=_fit,
+    draws=single_chain,
+    groups=_groups,
+    posterior_attrs=lambda fit, settings, names: {
+        "converged": int(fit["converged"]),
+        "iterations": int(fit["iterations"]),
+        "flags": _flags(fit),
+    },
+    diagnostics=lambda fit, draws: {
+        "converged": fit["converged"].astype(float),
+        "iterations": fit["iterations"].astype(float),
+    },
+    evaluations=_evaluations,
+    effective_draws=independent,
+    point=lambda idata: idata.approximation["mode"].values,
+    start="adam",
+    independent_draws=True,
+    num_draws=lambda s: s.num_draws,
+)

@@ -1,0 +1,87 @@
+"""SVI (numpyro): a multivariate normal guide fitted by Adam, the tutorial's approximation."""
+
+from __future__ import annotations
+
+from typing import NamedTuple
+
+import numpy as np
+
+from pipeline.io.layouts import InferenceLayout
+from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.common import Y, independent, single_chain
+
+
+class SviSettings(NamedTuple):
+    """numpyro SVI with an AutoMultivariateNormal guide: steps, Adam's rate, guide draws."""
+
+    num_steps: int
+    learning_rate: float
+    num_draws: int
+
+
+LAYOUT = InferenceLayout(
+    filename="svi.nc",
+    description="SVI (AutoMultivariateNormal guide) draws, ArviZ layout, with the loss trace.",
+    groups={
+        "posterior": {},
+        "observed_data": Y,
+        "posterior_predictive": Y,
+        "optimization": {"loss": "ELBO loss (negative ELBO) of every step, dims step"},
+        "guide": {
+            "auto_loc": "guide mean in the unconstrained space, dims latent",
+            "auto_scale_tril": "Cholesky factor of the guide covariance, dims latent, latent_",
+        },
+    },
+)
+
+
+def _fit(x, predictive):
+    from pipeline.inference.svi import fit_svi
+
+    return fit_svi(x.problem, x.ys, x.keys, x.settings, x.batching, predictive)
+
+
+def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
+    import xarray as xr
+
+    from pipeline.io.files import draws_group
+
+    latent = list(names)  # the guide orders its latent vector by sample site
+    return {
+        "posterior_predictive": draws_group({"y": fit["y"][None]}, nu),
+        "optimization": xr.Dataset(
+            {"loss": ("step", fit["loss"])}, coords={"step": np.arange(len(fit["loss"]))}
+        ),
+        "guide": xr.Dataset(
+            {
+                "auto_loc": ("latent", fit["auto_loc"]),
+                "auto_scale_tril": (("latent", "latent_"), fit["auto_scale_tril"]),
+            },
+            coords={"latent": latent, "latent_": latent},
+        ),
+    }
+
+
+def _flags(table, idata, thresholds):
+    from pipeline.analysis.summary import flag_svi
+
+    return flag_svi(table, idata.optimization["loss"].values)
+
+
+METHOD = Method(
+    name="svi",
+    label="SVI",
+    color="green",  # the tutorial's
+    settings=SviSettings,
+    layout=LAYOUT,
+    fit=_fit,
+    draws=single_chain,
+    groups=_groups,
+    posterior_attrs=lambda fit, settings, names: {},
+    diagnostics=lambda fit, draws: {"final_loss": fit["loss"][:, -100:].mean(axis=1)},
+    evaluations=lambda idata: Evaluations(gradient=idata.optimization["loss"].size),
+    effective_draws=independent,
+    summary_flags=_flags,
+    independent_draws=True,
+    num_draws=lambda s: s.num_draws,
+)
