@@ -177,16 +177,10 @@ def merged(base: Mapping[str, Any], overlay: Mapping[str, Any]) -> dict[str, Any
 
 
 # The default config shrunk for --quick smoke runs (the sizes of the tests' tiny config).
-QUICK_OVERLAY: dict[str, Any] = {
-    "line": {"n_points": 200},
-    "chi2_map": {"logN": {"num": 12}, "logbeta": {"num": 10}},
-    "optimize": {"steps": 8},
-    "nuts": {"num_warmup": 150, "num_samples": 200},
-    "svi": {"num_steps": 600, "num_draws": 200},
-    "nested": {"num_live_points": 30, "dlogZ": 0.01, "max_samples": 5000, "num_draws": 200},
-    "gradient_free": {"num_warmup": 2000, "num_samples": 2000, "num_chains": 2},
-    "figures": {"chi2_levels": [200, 240, 280, 320], "chi2_vmin": 200, "chi2_vmax": 360},
-}
+# the tests' tiny configuration, merged over the defaults: benchmarks --quick runs it too
+QUICK_OVERLAY: dict[str, Any] = yaml.safe_load(
+    (REPO / ".test" / "config" / "config.yaml").read_text()
+)
 
 
 def bench_config(quick: bool) -> dict[str, Any]:

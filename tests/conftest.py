@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import copy
 import os
 import re
 import shutil
@@ -32,13 +33,14 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         session.exitstatus = pytest.ExitCode.TESTS_FAILED
 
 
-def tiny_config() -> dict:
-    """The default config shrunk so a whole workflow run takes seconds (benchmarks --quick's)."""
-    from benchmarks.common import QUICK_OVERLAY, merged
+TINY_OVERLAY = yaml.safe_load((REPO / ".test" / "config" / "config.yaml").read_text())
 
-    config = merged(DEFAULT_CONFIG, QUICK_OVERLAY)
-    config["datasets"] |= {"sigma_noise": [0.1], "seeds": [72]}
-    return config
+
+def tiny_config() -> dict:
+    """The default config shrunk so a whole workflow run takes seconds (.test/config)."""
+    from pipeline.setup.config import merge
+
+    return merge(copy.deepcopy(DEFAULT_CONFIG), TINY_OVERLAY)
 
 
 def copy_sources(dest: Path) -> Path:

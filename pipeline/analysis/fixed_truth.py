@@ -70,7 +70,9 @@ def truth_of(data: xr.Dataset, source: str = "data.nc") -> pd.Series:
         raise NetCDFInputError(
             f"input {source} has no truth: a fixed-truth sweep needs synthetic data"
         )
-    return pd.Series(data["truth"].values.astype(float), index=[str(p) for p in data["param"].values])
+    return pd.Series(
+        data["truth"].values.astype(float), index=[str(p) for p in data["param"].values]
+    )
 
 
 def fit_rows(idata: Any, point: np.ndarray | None, hdi_prob: float) -> pd.DataFrame:
@@ -123,8 +125,10 @@ def dataset_rows(
     and the job's wall seconds. `sources` names data.nc and optimize.nc in messages."""
     sources = {"data": "data.nc", "optimize": "optimize.nc", **(sources or {})}
     if OPTIMIZER in fits:
-        raise ValueError(f"a method entry may not be called {OPTIMIZER!r}: that row is the "
-                         "optimiser's end point (optimize.nc)")  # fmt: skip
+        raise ValueError(
+            f"a method entry may not be called {OPTIMIZER!r}: that row is the "
+            "optimiser's end point (optimize.nc)"
+        )
     truth = truth_of(data, sources["data"])
     tables = {OPTIMIZER: (optimizer_rows(optimize), optimizer_seconds, sources["optimize"])}
     for name, fit in fits.items():

@@ -28,13 +28,15 @@ STUDY_LAYOUTS: dict[str, Layout] = {
             "estimate": Var(
                 _PER_DATASET,
                 "parameter units",
-                "optimiser's end point, the method's point estimate (e.g. a mode) or posterior mean",
+                "optimiser's end point, the method's point estimate (a mode) or posterior mean",
                 finite=False,
             ),
             "sd": Var(
-                _PER_DATASET, "parameter units", "sd of the posterior draws (NaN: optimiser)",
+                _PER_DATASET,
+                "parameter units",
+                "sd of the posterior draws (NaN: optimiser)",
                 finite=False,
-            ),  # fmt: skip
+            ),
             "lower": Var(
                 _PER_DATASET, "parameter units", "lower end of the HDI of the draws", finite=False
             ),

@@ -22,11 +22,12 @@ def validate(config: dict[str, Any], given: Sequence[str] | None = None) -> None
     """Check `config` against the schema, the rules across keys and those of the models and
     methods; raise setup.config.ConfigError listing every problem.
 
-    A stage checks the defaults merged with the sections it was `given`: its method lists
-    hold only the entries it uses, so the rules across a list's entries (the reference first,
-    a start before its user) are not checked, nor the sections naming the model's parameters
-    (truth, optimize, chi2_map) that it was not given and does not read."""
-    schema.validate(config, more_rules=lambda c: problems(c, given))
+    A stage checks the defaults merged with the sections it was `given` (the workflow checked
+    the whole config before): the schema and each method entry, but not the rules across
+    keys, nor across a list's entries (the reference first, a start before its user), nor
+    the sections naming the model's parameters (priors, truth, optimize, chi2_map) that it
+    was not given and does not read."""
+    schema.validate(config, more_rules=lambda c: problems(c, given), across=given is None)
 
 
 def problems(config: Mapping[str, Any], given: Sequence[str] | None = None) -> list[str]:
@@ -41,12 +42,16 @@ def problems(config: Mapping[str, Any], given: Sequence[str] | None = None) -> l
     if found:
         return found
     model = MODELS[config["model"]]
-    used = [model] + [MODELS[v.model] for key in ("methods", "study.methods")
-                      for v in variants(_get(config, key), config)]  # fmt: skip
-    found += _prior_problems(config["priors"], used)
-    if found:
-        return found
-    supports = {n: s for m in used for n, s in m.support(config["priors"]).items()}
+    lists = [k for k in ("methods", "study.methods") if whole or k.split(".")[0] in given]
+    used = [model] * (whole or "truth" in given or "optimize" in given) + [
+        MODELS[v.model] for key in lists for v in variants(_get(config, key), config)
+    ]
+    supports = {}
+    if whole or "priors" in given:
+        found += _prior_problems(config["priors"], used)
+        if found:
+            return found
+        supports = {n: s for m in used for n, s in m.support(config["priors"]).items()}
     if whole or "truth" in given:
         found += _values(config["truth"], model.line_names, "config.truth", supports)
     if whole or "optimize" in given:

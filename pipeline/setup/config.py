@@ -116,12 +116,15 @@ def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
     return found
 
 
-def validate(config: dict[str, Any], more_rules=None, schema_path: Path = SCHEMA) -> None:
+def validate(
+    config: dict[str, Any], more_rules=None, across: bool = True, schema_path: Path = SCHEMA
+) -> None:
     """Convert numbers given as text, then raise ConfigError listing every schema problem and,
-    if the schema holds, every broken rule across keys (these, then `more_rules(config)`)."""
+    if the schema holds, every broken rule across keys (these unless not `across`, then
+    `more_rules(config)`)."""
     schema = yaml.safe_load(schema_path.read_text())
     coerce_numbers(config, schema, schema.get("$defs", {}))
-    found = problems(config, schema_path) or cross_field_problems(config)
+    found = problems(config, schema_path) or (cross_field_problems(config) if across else [])
     if not found and more_rules is not None:
         found = more_rules(config)
     if found:

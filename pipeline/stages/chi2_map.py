@@ -20,7 +20,7 @@ KEYS = ("model", "line", "chi2_map")
 def chi2_map(obs: Observation, config: dict):
     """chi^2 on the grid of the config's two axes (x first), the other line parameters at
     their fixed values, as a chi2_map Dataset (dims y, x)."""
-    model, line, _ = problem(config, config["model"], obs.nu, obs.dtype)
+    model, line, _ = problem(config, config["model"], obs.nu, obs.dtype, priors=False)
     settings = config["chi2_map"]
     (x_name, x_axis), (y_name, y_axis) = settings["axes"].items()
     x, y = (jnp.linspace(a["min"], a["max"], a["num"], dtype=obs.dtype) for a in (x_axis, y_axis))

@@ -37,7 +37,8 @@ def main(argv: Sequence[str] | None = None) -> None:
         evidence[models[-1]] = idata.evidence
     first = models[0]
     value = {m: (float(evidence[m]["log_Z"]), float(evidence[m]["log_Z_uncert"])) for m in models}
-    ratios = [log_bayes_factor(*value[first], *value[m]) for m in models]
+    ratios = [log_bayes_factor(*value[first], *value[m]) if m != first else (0.0, 0.0)
+              for m in models]  # fmt: skip
     words = [verdict(b, u, first, m) if m != first else "" for m, (b, u) in
              zip(models, ratios, strict=True)]  # fmt: skip
     unconverged = [m for m in models if not int(evidence[m]["converged"])]

@@ -36,8 +36,11 @@ def read_observation(path: str, threads: int) -> Observation:
     )  # fmt: skip
 
 
-def problem(config: Mapping[str, Any], model_name: str, nu: np.ndarray, dtype: str) -> Problem:
+def problem(
+    config: Mapping[str, Any], model_name: str, nu: np.ndarray, dtype: str, priors: bool = True
+) -> Problem:
     """The model called `model_name` on the grid `nu`, with the config's known line quantities
-    and its parameters' priors."""
+    and its parameters' priors (none without `priors`: chi^2 needs no prior)."""
     model = get_model(model_name)
-    return Problem(model, model.line(config["line"], nu, dtype), model.own_priors(config["priors"]))
+    own = model.own_priors(config["priors"]) if priors else {}
+    return Problem(model, model.line(config["line"], nu, dtype), own)

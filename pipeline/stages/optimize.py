@@ -21,7 +21,7 @@ OPTIMIZERS = ("steepest_descent", "adam")
 def optimize(obs: Observation, config: dict):
     """Trajectories of both optimisers on chi^2 of the model's line parameters, from the
     config's initial point, as an optimize Dataset."""
-    model, line, _ = problem(config, config["model"], obs.nu, obs.dtype)
+    model, line, _ = problem(config, config["model"], obs.nu, obs.dtype, priors=False)
     settings = config["optimize"]
     names = model.line_names
     start = jnp.asarray([settings["init"][n] for n in names], dtype=obs.dtype)
