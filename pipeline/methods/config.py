@@ -14,8 +14,9 @@ from pipeline.models.spec import PRIOR_FAMILIES, Model
 from pipeline.setup import config as schema
 
 # a variant's name is a file name and a wildcard value; these are a dataset's other files
+# (and adam, the optimiser's row of the fixed-truth sweep)
 NAME = re.compile(r"[a-z][a-z0-9_]*")
-RESERVED = ("data", "chi2_map", "optimize", "compare", "cost", "evidence", "summary")
+RESERVED = ("data", "chi2_map", "optimize", "compare", "cost", "evidence", "summary", "adam")
 
 
 def validate(config: dict[str, Any], given: Sequence[str] | None = None) -> None:

@@ -26,6 +26,7 @@ ENV = "../envs/diffspec.yaml"
 MODEL = MODELS[config["model"]]
 ENTRIES = {v.name: v for v in variants(config["methods"], config)}
 STUDY_ENTRIES = {v.name: v for v in variants(config["study"]["methods"], config)}
+STUDY_NAMES = list(STUDY_ENTRIES)
 # the entries fitting the config's model, compared with the first (the reference)
 COMPARED = [name for name, v in ENTRIES.items() if v.model == MODEL.name]
 SUMMARISED = [name for name, v in ENTRIES.items() if v.method.summary_flags is not None]
@@ -71,8 +72,12 @@ def used_config(*keys, **lists):
         source, target = config, used
         for part in parents:
             source, target = source[part], target.setdefault(part, {})
-        target[last] = [e for e in source[last] if (e if isinstance(e, str) else e["name"]) in names]
+        target[last] = [e for e in source[last] if _entry_name(e) in names]
     return shlex.quote(json.dumps(used, sort_keys=True))
+
+
+def _entry_name(entry):
+    return entry if isinstance(entry, str) else entry["name"]
 
 
 def model_keys(variant):
@@ -125,6 +130,7 @@ DATASET_FILES = [
 ]
 
 FIXED_TRUTH_FILES = ("summary.nc", "summary.csv", "calibration.csv")
+FIGURE_KEYS = ("figures", "study.rank_bins")  # what the figure stage reads besides the entries
 
 
 def dataset_figures():
@@ -197,3 +203,138 @@ def sbc_range(wildcards):
     study = config["study"]
     start = int(wildcards.block) * study["block_size"]
     return f"{start} {min(start + study['block_size'], study['num_datasets'])}"
+
+
+# methods rules
+
+
+def fit_start(wildcards):
+    """The file an entry's fit starts from, if its method starts from one."""
+    variant = ENTRIES[wildcards.entry]
+    if variant.method.start is None:
+        return []
+    if variant.method.start == "adam":
+        return {"start": f"{DATASET}/optimize.nc"}
+    source = start_of(variant, list(ENTRIES.values()))
+    return {"start": f"{DATASET}/{source.name}.nc"}
+
+
+def fit_config(wildcards):
+    """What an entry's fit reads of the config."""
+    variant = ENTRIES[wildcards.entry]
+    return used_config(*model_keys(variant), methods=[variant.name])
+
+
+def named_files(names, pattern="{name}.nc"):
+    """NAME=PATH arguments of a dataset's files of the entries `names` (wildcards filled)."""
+    return lambda wildcards: " ".join(
+        f"{name}={DATASET}/{pattern}".format(name=name, **wildcards) for name in names
+    )
+
+
+# sbc rules
+
+
+def sbc_start(wildcards):
+    """The block file an entry's fits start from, if they start from another method's."""
+    variant = STUDY_ENTRIES[wildcards.study_entry]
+    if variant.method.start in (None, "adam"):  # Adam runs inside the block's job
+        return []
+    source = start_of(variant, list(STUDY_ENTRIES.values()))
+    return {"start": f"{SBC_DIR}/blocks/{wildcards.block}/{source.name}.nc"}
+
+
+def sbc_fit_config(wildcards):
+    """What a block's fits by one entry read of the config."""
+    variant = STUDY_ENTRIES[wildcards.study_entry]
+    adam = ("optimize",) if variant.method.start == "adam" else ()
+    return used_config(*model_keys(variant), "study.num_draws", "batching", *adam,
+                       study__methods=[variant.name])
+
+
+# figures rules
+
+
+STAGE_OF_FIGURE_INPUT = {
+    "data": "1 data",
+    "chi2_map": "2 chi2 map and optimisation",
+    "optimize": "2 chi2 map and optimisation",
+    "cost": "4 every method side by side",
+    "evidence": "4 every method side by side",
+    FITS: "4 every method side by side",
+}
+
+
+def figure_inputs(wildcards):
+    """The files a dataset's figure is drawn from: by role, and every compared entry's."""
+    spec = FIGURES[wildcards.figure]
+    files = {r: f"{DATASET}/{r}.nc".format(**wildcards) for r in spec.inputs if r != FITS}
+    if FITS in spec.inputs:
+        files |= {f"fit_{n}": f"{DATASET}/{n}.nc".format(**wildcards) for n in COMPARED}
+    return files
+
+
+def figure_arguments(wildcards, input):
+    """The figure stage's ROLE=PATH arguments, and --fits for a figure of every method."""
+    spec = FIGURES[wildcards.figure]
+    files = " ".join(f"{r}={input[r]}" for r in spec.inputs if r != FITS)
+    if FITS in spec.inputs:
+        fits = " ".join(f"{n}={input[f'fit_{n}']}" for n in COMPARED)
+        files = f"{files} --fits {fits}"
+    return files
+
+
+def figure_config(wildcards):
+    """What a dataset's figure reads of the config: the entries it shows and its settings."""
+    shown = [r for r in FIGURES[wildcards.figure].inputs if r in ENTRIES]
+    if FITS in FIGURES[wildcards.figure].inputs or STYLES in FIGURES[wildcards.figure].options:
+        shown += COMPARED
+    return used_config(*FIGURE_KEYS, methods=shown or COMPARED[:1], study__methods=STUDY_NAMES[:1])
+
+
+def figure_stage(wildcards):
+    """Report subcategory: the stage whose output the figure mainly shows."""
+    last = FIGURES[wildcards.figure].inputs[-1]
+    return STAGE_OF_FIGURE_INPUT.get(last, "3 the tutorial's posteriors")
+
+
+# fixed_truth rules
+
+
+# the optimiser's row of the sweep (pipeline.analysis.fixed_truth.OPTIMIZER): its job is optimize
+FIXED_TRUTH_OPTIMIZER = "adam"
+
+
+def fixed_truth_path(pattern, noise, seed):
+    """A dataset's file: `pattern` (with {noise} and {seed}) of one dataset."""
+    return pattern.format(noise=noise, seed=seed)
+
+
+def fixed_truth_items():
+    """Every file of the sweep as (flag, NOISE:SEED[:NAME], path), in dataset order."""
+    items = []
+    for noise, seed in datasets():
+        at = f"{noise}:{seed}"
+        items.append(("--data", at, fixed_truth_path(f"{DATASET}/data.nc", noise, seed)))
+        items.append(("--optimize", at, fixed_truth_path(f"{DATASET}/optimize.nc", noise, seed)))
+        for name in COMPARED:
+            items.append(("--fits", f"{at}:{name}", fixed_truth_path(f"{DATASET}/{name}.nc", noise, seed)))
+            items.append(("--benchmarks", f"{at}:{name}", fixed_truth_path(bench(name), noise, seed)))
+        items.append((
+            "--benchmarks", f"{at}:{FIXED_TRUTH_OPTIMIZER}", fixed_truth_path(bench("optimize"), noise, seed)
+        ))
+    return items
+
+
+def fixed_truth_inputs(flag):
+    """The paths the stage gets with `flag`."""
+    return [path for f, _, path in fixed_truth_items() if f == flag]
+
+
+def fixed_truth_arguments():
+    """The stage's file arguments: --data NOISE:SEED=PATH ... --fits NOISE:SEED:NAME=PATH ..."""
+    items = fixed_truth_items()
+    return " ".join(
+        f"{flag} " + " ".join(f"{key}={path}" for f, key, path in items if f == flag)
+        for flag in ("--data", "--optimize", "--fits", "--benchmarks")
+    )

@@ -2,23 +2,6 @@
 # summaries, their posteriors and costs side by side, and the evidences of the models.
 
 
-def fit_start(wildcards):
-    """The file an entry's fit starts from, if its method starts from one."""
-    variant = ENTRIES[wildcards.entry]
-    if variant.method.start is None:
-        return []
-    if variant.method.start == "adam":
-        return {"start": f"{DATASET}/optimize.nc"}
-    source = start_of(variant, list(ENTRIES.values()))
-    return {"start": f"{DATASET}/{source.name}.nc"}
-
-
-def fit_config(wildcards):
-    """What an entry's fit reads of the config."""
-    variant = ENTRIES[wildcards.entry]
-    return used_config(*model_keys(variant), methods=[variant.name])
-
-
 rule fit:
     input:
         unpack(fit_start),
@@ -42,13 +25,6 @@ rule fit:
     shell:
         "python -m pipeline.stages.fit {wildcards.entry} --data {input.data} {params.start}"
         " --out {output} --threads {threads} --config {params.config} > {log} 2>&1"
-
-
-def named_files(names, pattern="{name}.nc"):
-    """NAME=PATH arguments of a dataset's files of the entries `names` (wildcards filled)."""
-    return lambda wildcards: " ".join(
-        f"{name}=" + f"{DATASET}/{pattern}".format(name=name, **wildcards) for name in names
-    )
 
 
 rule posterior_summaries:  # one job: ArviZ is imported once

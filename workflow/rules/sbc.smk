@@ -25,23 +25,6 @@ rule sbc_simulate:
         " --threads {threads} --config {params.config} > {log} 2>&1"
 
 
-def sbc_start(wildcards):
-    """The block file an entry's fits start from, if they start from another method's."""
-    variant = STUDY_ENTRIES[wildcards.study_entry]
-    if variant.method.start in (None, "adam"):  # Adam runs inside the block's job
-        return []
-    source = start_of(variant, list(STUDY_ENTRIES.values()))
-    return {"start": f"{SBC_DIR}/blocks/{wildcards.block}/{source.name}.nc"}
-
-
-def sbc_fit_config(wildcards):
-    """What a block's fits by one entry read of the config."""
-    variant = STUDY_ENTRIES[wildcards.study_entry]
-    adam = ("optimize",) if variant.method.start == "adam" else ()
-    return used_config(*model_keys(variant), "study.num_draws", "batching", *adam,
-                       study__methods=[variant.name])
-
-
 rule sbc_fit:
     input:
         unpack(sbc_start),
@@ -106,8 +89,7 @@ rule sbc_figure:
             labels={"figure": "{sbc_figure}"},
         ),
     params:
-        config=used_config("figures", "study.rank_bins", methods=COMPARED[:1],
-                           study__methods=list(STUDY_ENTRIES)),
+        config=used_config(*FIGURE_KEYS, methods=COMPARED[:1], study__methods=STUDY_NAMES),
     log:
         f"{SBC_DIR}/logs/figure_{{sbc_figure}}.log",
     resources:
