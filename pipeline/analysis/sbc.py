@@ -101,8 +101,6 @@ def adam_starts(problem: Problem, ys: np.ndarray, adam: AdamStart) -> np.ndarray
     workflow's starts come from optimize.nc: Adam's end point on chi^2, the noise level from
     its fit. chi^2 is scaled by a noise level of 1: Adam's steps do not depend on the scale
     of the gradient, and the study's noise level is unknown to the fits."""
-    from pipeline.inference.laplace import start_point
-
     model, line, _ = problem
     names = model.line_names
     init = jnp.asarray([adam.init[n] for n in names], dtype=ys.dtype)
@@ -112,7 +110,7 @@ def adam_starts(problem: Problem, ys: np.ndarray, adam: AdamStart) -> np.ndarray
 
     def one(y):
         path = descend(loss, init, optax.adam(adam.learning_rate), adam.steps, line, y)
-        return start_point(problem, y, path.params[-1])
+        return model.start(line, y, path.params[-1])
 
     return np.asarray(jax.jit(jax.vmap(one))(ys))
 

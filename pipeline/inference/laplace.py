@@ -20,16 +20,6 @@ MAX_NEWTON_ITERATIONS = 100
 STEP_TOLERANCE = 1e-3  # converged once every step is below this many posterior sds
 
 
-def start_point(problem: Problem, y: jax.Array, line_theta: jax.Array) -> jax.Array:
-    """A start for the posterior mode, in the model's parameter order: the line parameters
-    from a fit of chi^2 (`line_theta`, in the order of model.line_names), and for the noise
-    level the rms residual of that fit."""
-    model = problem.model
-    theta = model.named(line_theta, model.line_names)
-    residual = model.mean(problem.line, theta) - y
-    return model.vector({**theta, model.noise_name: jnp.sqrt(jnp.mean(residual**2))})
-
-
 def fit_laplace(
     problem: Problem,
     ys: np.ndarray,

@@ -9,6 +9,7 @@ one) and returns arrays with a leading dataset axis; `fit` hides the method's ow
 
 from __future__ import annotations
 
+import importlib
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -75,6 +76,9 @@ class Method:
     summary_flags: Callable[[Any, Any, Any], Any] | None = None  # None: no summary table
     # its point estimate from its file, the model's parameters in order (None: posterior mean)
     point: Callable[[Any], np.ndarray] | None = None
+    # the modules its fit runs (below pipeline/), imported by name when it fits: a rule that
+    # fits lists them as code, while planning the workflow and checking a config need none
+    runs: tuple[str, ...] = ()
     seeded: bool = True
     # where each dataset's start comes from: "adam" (the optimiser's end point, optimize.nc),
     # the name of another method (its posterior mode or mean), or None
@@ -86,3 +90,9 @@ class Method:
     threads: Callable[[Mapping[str, Any]], int] = field(default=lambda settings: 1)
     # how many posterior draws it makes, from its settings (a study needs at least L)
     num_draws: Callable[[Any], int] = field(default=lambda settings: 0)
+
+
+def runtime(module: str, name: str) -> Any:
+    """`name` from the package module `module` (e.g. "inference.nuts"), imported when called:
+    the module a method's `runs` lists."""
+    return getattr(importlib.import_module(f"pipeline.{module}"), name)

@@ -11,6 +11,8 @@ from typing import Any
 
 import numpy as np
 
+from pipeline.methods.base import runtime
+
 # the flux in the observed_data group (and a posterior-predictive group)
 Y = {"y": "flux, transmission units (observed_data: the data; posterior_predictive: draws)"}
 
@@ -46,8 +48,7 @@ def parameters(idata: Any) -> list[str]:
 
 def mcmc_flags(table: Any, idata: Any, thresholds: Any) -> Any:
     """A summary flagged by the MCMC checks: r-hat and ESS (and divergences, if recorded)."""
-    from pipeline.analysis.summary import flag
-
+    flag = runtime("analysis.summary", "flag")
     stats = getattr(idata, "sample_stats", None)
     divergences = int(stats["diverging"].sum()) if stats is not None and "diverging" in stats else 0
     return flag(table, divergences, thresholds)

@@ -132,11 +132,15 @@ def _list_problems(config: Mapping, key: str, model: Model, whole: bool) -> list
             found.append(f"{where}.name = {variant.name!r}: a name is lower-case letters, digits"
                          f" and _, not one of {', '.join(RESERVED)}")  # fmt: skip
         if whole and variant.method.start not in (None, "adam") and not start_of(variant, entries):
-            found.append(f"{where} ({variant.name}) starts from a {variant.method.start} fit of "
-                         f"model {variant.model}: put such an entry before it in config.{key}")
+            found.append(
+                f"{where} ({variant.name}) starts from a {variant.method.start} fit of "
+                f"model {variant.model}: put such an entry before it in config.{key}"
+            )
         if variant.method.start == "adam" and variant.model != model.name:
-            found.append(f"{where} ({variant.name}) starts from Adam's fit of model "
-                         f"{model.name}, so it must fit that model, not {variant.model}")
+            found.append(
+                f"{where} ({variant.name}) starts from Adam's fit of model "
+                f"{model.name}, so it must fit that model, not {variant.model}"
+            )
     if whole and entries[0].model != model.name:
         found.append(f"config.{key}[0] ({entries[0].name}) is the reference the others are "
                      f"compared with: it must fit the model {model.name}")  # fmt: skip
@@ -151,13 +155,17 @@ def _study_problems(config: Mapping, entries: Sequence[Variant]) -> list[str]:
     for i, variant in enumerate(entries):
         where = f"config.study.methods[{i}] ({variant.name})"
         if not variant.method.in_studies:
-            found.append(f"{where}: {variant.method.name} does not fit study blocks (those "
-                         f"that do: {', '.join(m for m, x in METHODS.items() if x.in_studies)})")
+            found.append(
+                f"{where}: {variant.method.name} does not fit study blocks (those "
+                f"that do: {', '.join(m for m, x in METHODS.items() if x.in_studies)})"
+            )
             continue
         made = variant.method.num_draws(variant.typed_settings())
         if made < num_draws:
-            found.append(f"{where} makes {made} draws, config.study.num_draws = {num_draws}: "
-                         "a method must make at least L draws to rank the truth among")
+            found.append(
+                f"{where} makes {made} draws, config.study.num_draws = {num_draws}: "
+                "a method must make at least L draws to rank the truth among"
+            )
     return found
 
 

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
-from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.base import Evaluations, Method, runtime
 from pipeline.methods.common import Y, bulk_ess, chain_draws, mcmc_flags
 
 
@@ -40,8 +40,7 @@ LAYOUT = InferenceLayout(
 
 
 def _fit(x, predictive):
-    from pipeline.inference.gradient_free import fit_gradient_free
-
+    fit_gradient_free = runtime("inference.gradient_free", "fit_gradient_free")
     return fit_gradient_free(x.problem, x.ys, x.starts, x.keys, x.settings, x.batching)
 
 
@@ -52,12 +51,12 @@ def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
 
 
 def _diagnostics(fit: dict, draws: np.ndarray) -> dict:
-    from pipeline.analysis.summary import convergence
-
+    convergence = runtime("analysis.summary", "convergence")
     return convergence(draws)
 
 
 METHOD = Method(
+    runs=("inference.gradient_free", "analysis.summary"),
     name="gradient_free",
     label="SA (gradient-free)",
     color="C4",

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
-from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.base import Evaluations, Method, runtime
 from pipeline.methods.common import Y, independent, single_chain
 
 # Levenberg-Marquardt damping factors tried in turn at every Newton step, smallest first
@@ -45,8 +45,7 @@ LAYOUT = InferenceLayout(
 
 
 def _fit(x, predictive):
-    from pipeline.inference.laplace import fit_laplace
-
+    fit_laplace = runtime("inference.laplace", "fit_laplace")
     return fit_laplace(x.problem, x.ys, x.starts, x.keys, x.settings, DAMPING, x.batching)
 
 
@@ -75,12 +74,12 @@ def _evaluations(idata) -> Evaluations:
 
 
 def _flags(fit: dict) -> str:
-    from pipeline.inference.laplace import laplace_flags
-
+    laplace_flags = runtime("inference.laplace", "laplace_flags")
     return laplace_flags(fit)
 
 
 METHOD = Method(
+    runs=("inference.laplace",),
     name="laplace",
     label="Laplace",
     color="C3",

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
-from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.base import Evaluations, Method, runtime
 from pipeline.methods.common import Y, single_chain
 
 
@@ -44,8 +44,7 @@ LAYOUT = InferenceLayout(
 
 
 def _fit(x, predictive):
-    from pipeline.inference.nested import fit_nested
-
+    fit_nested = runtime("inference.nested", "fit_nested")
     # jaxns's run is a Python loop around compiled epochs: datasets one after another
     return fit_nested(x.problem, x.ys, x.keys, x.settings)
 
@@ -53,12 +52,12 @@ def _fit(x, predictive):
 def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
     import xarray as xr
 
-    from pipeline.inference.nested import EVIDENCE_FIELDS
-
-    return {"evidence": xr.Dataset({name: ((), fit[name]) for name in EVIDENCE_FIELDS})}
+    evidence_fields = runtime("inference.nested", "EVIDENCE_FIELDS")
+    return {"evidence": xr.Dataset({name: ((), fit[name]) for name in evidence_fields})}
 
 
 METHOD = Method(
+    runs=("inference.nested",),
     name="nested",
     label="nested sampling",
     color="C0",

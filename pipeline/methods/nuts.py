@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
-from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.base import Evaluations, Method, runtime
 from pipeline.methods.common import Y, bulk_ess, chain_draws, mcmc_flags
 
 
@@ -51,8 +51,7 @@ LAYOUT = InferenceLayout(
 
 
 def _fit(x, predictive):
-    from pipeline.inference.nuts import fit_nuts
-
+    fit_nuts = runtime("inference.nuts", "fit_nuts")
     return fit_nuts(x.problem, x.ys, x.keys, x.settings, x.batching, predictive)
 
 
@@ -68,8 +67,7 @@ def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
 
 
 def _diagnostics(fit: dict, draws: np.ndarray) -> dict:
-    from pipeline.analysis.summary import convergence
-
+    convergence = runtime("analysis.summary", "convergence")
     found = convergence(draws)
     found["divergences"] = fit["diverging"].sum(axis=(1, 2)).astype(float)
     steps = fit["num_steps"].sum(axis=(1, 2)) + fit["warmup_steps"].sum(axis=1)
@@ -83,6 +81,7 @@ def _evaluations(idata) -> Evaluations:
 
 
 METHOD = Method(
+    runs=("inference.nuts", "analysis.summary"),
     name="nuts",
     label="NUTS",
     color="orange",  # the tutorial's

@@ -7,7 +7,7 @@ from typing import NamedTuple
 import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
-from pipeline.methods.base import Evaluations, Method
+from pipeline.methods.base import Evaluations, Method, runtime
 from pipeline.methods.common import Y, independent, single_chain
 
 
@@ -36,8 +36,7 @@ LAYOUT = InferenceLayout(
 
 
 def _fit(x, predictive):
-    from pipeline.inference.svi import fit_svi
-
+    fit_svi = runtime("inference.svi", "fit_svi")
     return fit_svi(x.problem, x.ys, x.keys, x.settings, x.batching, predictive)
 
 
@@ -63,12 +62,12 @@ def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
 
 
 def _flags(table, idata, thresholds):
-    from pipeline.analysis.summary import flag_svi
-
+    flag_svi = runtime("analysis.summary", "flag_svi")
     return flag_svi(table, idata.optimization["loss"].values)
 
 
 METHOD = Method(
+    runs=("inference.svi", "analysis.summary"),
     name="svi",
     label="SVI",
     color="green",  # the tutorial's

@@ -147,6 +147,16 @@ class Model:
         residual = self.mean(line, theta) - y
         return (residual**2).sum() / sigma_noise**2
 
+    def start(self, line: Line, y: jax.Array, line_theta: jax.Array) -> jax.Array:
+        """A start for a posterior mode search, in the model's parameter order: the line
+        parameters from a fit of chi^2 (`line_theta`, in the order of line_names), and for the
+        noise level the rms residual of that fit."""
+        import jax.numpy as jnp
+
+        theta = self.named(line_theta, self.line_names)
+        residual = self.mean(line, theta) - y
+        return self.vector({**theta, self.noise_name: jnp.sqrt(jnp.mean(residual**2))})
+
     def support(self, priors: Mapping) -> dict[str, tuple[float, float]]:
         """Each parameter's prior support (low, high), open at both ends."""
         return {p.name: PRIOR_FAMILIES[p.prior].support(priors[p.name]) for p in self.params}

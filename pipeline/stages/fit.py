@@ -64,11 +64,9 @@ def start_point(variant: Variant, config: dict, obs: Observation, path: str) -> 
     end point in optimize.nc, or the point estimate of the start method's file."""
     prob = problem(config, variant.model, obs.nu, obs.dtype)
     if variant.method.start == "adam":
-        from pipeline.inference.laplace import start_point as from_adam
-
         adam = read_dataset(path, "optimize")["params"].sel(optimizer="adam").isel(step=-1)
         end = adam.sel(param=list(prob.model.line_names)).values.astype(obs.dtype)
-        return np.asarray(from_adam(prob, obs.f_obs, end))[None]
+        return np.asarray(prob.model.start(prob.line, obs.f_obs, end))[None]
     source = METHODS[variant.method.start]
     idata = read_inference(path, source.layout)
     if source.point is not None:

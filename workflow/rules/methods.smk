@@ -6,7 +6,7 @@ rule fit:
     input:
         unpack(fit_start),
         data=f"{DATASET}/data.nc",
-        code=code("stages.fit"),
+        code=lambda wildcards: code("stages.fit", *ENTRIES[wildcards.entry].method.runs),
     output:
         f"{DATASET}/{{entry}}.nc",
     params:

@@ -29,7 +29,7 @@ rule sbc_fit:
     input:
         unpack(sbc_start),
         data=f"{SBC_DIR}/blocks/{{block}}/data.nc",
-        code=code("stages.sbc_fit"),
+        code=lambda wildcards: code("stages.sbc_fit", *STUDY_ENTRIES[wildcards.study_entry].method.runs),
     output:
         f"{SBC_DIR}/blocks/{{block}}/{{study_entry}}.nc",
     params:
