@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import copy
+import json
 import subprocess
 import sys
 
@@ -11,40 +13,55 @@ import jax.numpy as jnp
 import numpy as np
 import numpyro
 import pytest
+from conftest import DEFAULT_CONFIG
 from numpyro.infer import SVI, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
 from pipeline.analysis.compare import compare, draws, energy_distance
 from pipeline.analysis.summary import Thresholds, flag, posterior_summary
-from pipeline.inference.batching import dataset_keys
-from pipeline.inference.model import Priors, model
-from pipeline.inference.nuts import NutsSettings
-from pipeline.inference.svi import SviSettings, fit_svi
+from pipeline.inference.laplace import start_point
+from pipeline.inference.svi import fit_svi
 from pipeline.io.files import read_inference, write_inference
 from pipeline.io.layouts import NetCDFInputError
-from pipeline.physics.observation import read_observation
-from pipeline.plots.registry import FIGURES
-from pipeline.stages import data, figure, nuts, svi
+from pipeline.methods import METHODS, dataset_keys, find
+from pipeline.methods.svi import SviSettings
+from pipeline.models.spec import Problem
+from pipeline.models.voigt_line import VOIGT
+from pipeline.plots.registry import FIGURES, FITS
+from pipeline.setup.config import merge
+from pipeline.stages import data, figure
+from pipeline.stages.fit import fit
+from pipeline.stages.observation import read_observation
 
-PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
-SMALL_NUTS = NutsSettings(num_warmup=200, num_samples=300, num_chains=2,
-                          chain_method="vectorized", target_accept_prob=0.8)  # fmt: skip
-SMALL_SVI = SviSettings(num_steps=1500, learning_rate=0.01, num_draws=500)
+PRIORS = {"logN": {"low": 20.5, "high": 21.5}, "logbeta": {"low": -1.0, "high": 1.0},
+          "sigmain": {"rate": 10.0}}  # fmt: skip
+SMALL_NUTS = {"num_warmup": 200, "num_samples": 300, "num_chains": 2,
+              "chain_method": "vectorized", "target_accept_prob": 0.8, "seed": 1}  # fmt: skip
+SMALL_SVI = {"num_steps": 1500, "learning_rate": 0.01, "num_draws": 500, "seed": 1}
+# the config of this file's fits: the defaults with the small settings above
+CONFIG = merge(copy.deepcopy(DEFAULT_CONFIG), {"priors": PRIORS, "nuts": SMALL_NUTS,
+                                              "svi": SMALL_SVI})  # fmt: skip
 THRESHOLDS = Thresholds(min_ess=100, max_r_hat=1.01)
 
 
 @pytest.fixture(scope="module")
 def obs(tmp_path_factory):
     path = tmp_path_factory.mktemp("bayes") / "data.nc"
-    data.main(["--out", str(path), "--sigma-noise", "0.05", "--seed", "11", "--n-points", "150"])
-    return read_observation(str(path), threads=1)
+    data.main(["--out", str(path), "--sigma-noise", "0.05", "--seed", "11",
+               "--config", json.dumps({"line": {"n_points": 150}})])  # fmt: skip
+    return read_observation(str(path), 1)
+
+
+def fitted(name, obs, config=CONFIG, start=None):
+    """The groups of the fit stage's file of the config's method entry `name`."""
+    return fit(find(config["methods"], config, name), config, obs, start)
 
 
 def written(groups, kind, folder):
     """The groups a stage returns, written and read back as InferenceData, and its summary."""
     path = folder / f"{kind}.nc"
-    write_inference(groups, path, kind)
-    idata = read_inference(path, kind)
+    write_inference(groups, path, METHODS[kind].layout)
+    idata = read_inference(path, METHODS[kind].layout)
     table = posterior_summary(idata, 0.9)
     if kind == "nuts":
         table = flag(table, int(idata.sample_stats["diverging"].sum()), THRESHOLDS)
@@ -53,7 +70,7 @@ def written(groups, kind, folder):
 
 @pytest.fixture(scope="module")
 def nuts_groups(obs):
-    return nuts.nuts(obs, PRIORS, SMALL_NUTS, seed=1)
+    return fitted("nuts", obs)
 
 
 @pytest.fixture(scope="module")
@@ -63,7 +80,7 @@ def nuts_run(nuts_groups, tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def svi_groups(obs):
-    return svi.svi(obs, PRIORS, SMALL_SVI, seed=1)
+    return fitted("svi", obs)
 
 
 @pytest.fixture(scope="module")
@@ -82,7 +99,7 @@ def test_posterior_recovers_the_truth_within_its_width(request, stage):
 
 def test_nuts_file_has_the_arviz_groups_and_sampler_statistics(nuts_groups, nuts_run, tmp_path):
     _, table = nuts_run
-    write_inference(nuts_groups, tmp_path / "nuts.nc", "nuts")
+    write_inference(nuts_groups, tmp_path / "nuts.nc", METHODS["nuts"].layout)
     back = az.from_netcdf(tmp_path / "nuts.nc")  # ArviZ itself reads what the stage wrote
     assert back.posterior.sizes == {"chain": 2, "draw": 300}
     np.testing.assert_array_equal(back.posterior["logN"], nuts_groups["posterior"]["logN"])
@@ -91,11 +108,13 @@ def test_nuts_file_has_the_arviz_groups_and_sampler_statistics(nuts_groups, nuts
     assert back.posterior_predictive["y"].shape == (2, 300, 150)
     assert back.posterior["logN"].attrs["units"] == "log10(cm^-2)"
     assert back.posterior.attrs["run_seconds"] > 0 and back.posterior.attrs["compile_seconds"] > 0
+    assert json.loads(back.posterior.attrs["params"]) == ["logN", "logbeta", "sigmain"]
+    assert back.posterior.attrs["model"] == "voigt"
     assert table.loc["logN", "r_hat"] < 1.05 and table["divergences"].iloc[0] == 0
 
 
 def test_nuts_draws_are_the_same_for_the_same_seed(obs, nuts_groups):
-    again = nuts.nuts(obs, PRIORS, SMALL_NUTS, seed=1)
+    again = fitted("nuts", obs)
     np.testing.assert_array_equal(
         again["posterior"]["logbeta"], nuts_groups["posterior"]["logbeta"]
     )
@@ -104,13 +123,15 @@ def test_nuts_draws_are_the_same_for_the_same_seed(obs, nuts_groups):
 def test_parallel_chains_run_on_one_device_each(obs, tmp_path):
     # XLA's CPU device count is fixed when JAX starts: only a fresh process shows it working
     out = tmp_path / "nuts.nc"
-    cmd = [sys.executable, "-m", "pipeline.stages.nuts", "--data", obs.path, "--out", str(out),
-           "--num-warmup", "100", "--num-samples", "100",
-           "--num-chains", "2", "--chain-method", "parallel", "--threads", "2"]  # fmt: skip
+    settings = {"num_warmup": 100, "num_samples": 100, "num_chains": 2,
+                "chain_method": "parallel"}  # fmt: skip
+    cmd = [sys.executable, "-m", "pipeline.stages.fit", "nuts", "--data", obs.path,
+           "--out", str(out), "--threads", "2",
+           "--config", json.dumps({"nuts": settings})]  # fmt: skip
     result = subprocess.run(cmd, capture_output=True, text=True)
     assert result.returncode == 0, result.stderr
     assert "parallel" not in result.stderr.lower()  # numpyro warns when it falls back
-    posterior = read_inference(out, "nuts").posterior
+    posterior = read_inference(out, METHODS["nuts"].layout).posterior
     assert posterior.sizes == {"chain": 2, "draw": 100}
     chains = posterior["logN"].values
     assert not np.array_equal(chains[0], chains[1])
@@ -126,10 +147,15 @@ def test_svi_file_has_the_loss_trace_and_guide(svi_run):
 
 def test_batched_svi_takes_the_same_steps_as_numpyros_svi_run(obs):
     settings = SviSettings(num_steps=250, learning_rate=0.01, num_draws=10)
-    mine, _ = fit_svi(obs.line, PRIORS, np.asarray(obs.f_obs)[None], dataset_keys(3), settings)
+    line = VOIGT.line(CONFIG["line"], obs.nu, obs.dtype)
+    problem = Problem(VOIGT, line, VOIGT.own_priors(PRIORS))
+    keys = dataset_keys(3, "svi")  # a single dataset: PRNGKey(3) itself, as the tutorial's
+    np.testing.assert_array_equal(keys[0], jax.random.PRNGKey(3))
+    mine, _ = fit_svi(problem, np.asarray(obs.f_obs)[None], keys, settings)
+    model = VOIGT.numpyro_model
     reference = SVI(model, AutoMultivariateNormal(model), numpyro.optim.Adam(0.01), Trace_ELBO())
     _, key = jax.random.split(jax.random.PRNGKey(3))
-    result = reference.run(key, 250, obs.line, PRIORS, obs.f_obs, progress_bar=False)
+    result = reference.run(key, 250, line, problem.priors, obs.f_obs, progress_bar=False)
     # svi.run compiles the data in as constants, fit_svi takes them as arguments: XLA rounds a
     # little differently (float32), so a near-zero location agrees to ~1e-7 absolute, not 1e-5
     # relative. One step more or less moves it by 5e-5 to 3e-3, another key by 0.03 to 0.1.
@@ -137,26 +163,30 @@ def test_batched_svi_takes_the_same_steps_as_numpyros_svi_run(obs):
     np.testing.assert_allclose(mine["auto_loc"][0], result.params["auto_loc"], rtol=1e-5, atol=1e-6)
 
 
-@pytest.mark.parametrize("name", ["nuts_predictive", "nuts_pair", "nuts_vs_svi"])
+@pytest.mark.parametrize("name", ["nuts_predictive", "nuts_pair", "nuts_vs_svi", "methods_pair"])
 def test_posterior_figures_are_drawn_from_the_files(obs, nuts_groups, svi_groups, tmp_path, name):
-    write_inference(nuts_groups, tmp_path / "nuts.nc", "nuts")
-    write_inference(svi_groups, tmp_path / "svi.nc", "svi")
+    write_inference(nuts_groups, tmp_path / "nuts.nc", METHODS["nuts"].layout)
+    write_inference(svi_groups, tmp_path / "svi.nc", METHODS["svi"].layout)
     files = {"data": obs.path, "nuts": tmp_path / "nuts.nc", "svi": tmp_path / "svi.nc"}
-    inputs = [f"{kind}={files[kind]}" for kind in FIGURES[name].inputs]
-    figure.main([name, *inputs, "--out", str(tmp_path / f"{name}.png")])
+    inputs = [f"{kind}={files[kind]}" for kind in FIGURES[name].inputs if kind != FITS]
+    # a figure of every method's fit gets them all (here NUTS's and SVI's), the reference first
+    fits = ["--fits", f"nuts={files['nuts']}", f"svi={files['svi']}"]
+    fits = fits if FITS in FIGURES[name].inputs else []
+    figure.main([name, *inputs, *fits, "--out", str(tmp_path / f"{name}.png")])
     assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
 def test_reading_a_file_without_a_required_group_names_it(svi_groups, tmp_path):
-    write_inference(svi_groups, tmp_path / "svi.nc", "svi")
+    write_inference(svi_groups, tmp_path / "svi.nc", METHODS["svi"].layout)
     with pytest.raises(NetCDFInputError, match="missing group 'sample_stats'"):
-        read_inference(tmp_path / "svi.nc", "nuts")
+        read_inference(tmp_path / "svi.nc", METHODS["nuts"].layout)
 
 
 def _idata(chains: np.ndarray):
-    return az.from_dict(
-        posterior={p: chains + i for i, p in enumerate(("logN", "logbeta", "sigmain"))}
-    )
+    names = ("logN", "logbeta", "sigmain")
+    idata = az.from_dict(posterior={p: chains + i for i, p in enumerate(names)})
+    idata.posterior.attrs["params"] = json.dumps(names)  # what every inference file declares
+    return idata
 
 
 def test_summary_flags_a_sampler_that_has_not_converged():
@@ -198,25 +228,37 @@ def test_compare_is_zero_for_one_posterior_and_measures_a_shift():
     assert out["mean"].shape == (3, 3)
 
 
-def test_the_laplace_approximation_is_compared_through_draws_of_its_gaussian():
-    import xarray as xr
-
-    from pipeline.analysis.compare import laplace_draws
-
-    params = ["logN", "logbeta", "sigmain"]
-    covariance = np.diag([0.01**2, 0.03**2, 0.002**2])
-    covariance[0, 1] = covariance[1, 0] = -0.5 * 0.01 * 0.03
-    laplace = xr.Dataset(
-        {"mode": ("param", [21.0, 0.0, 0.1]), "covariance": (("param", "param_"), covariance)},
-        coords={"param": params, "param_": params},
-    )
-    d = laplace_draws(laplace, 20000)
+def test_the_laplace_files_draws_are_its_gaussian(obs, tmp_path):
+    # laplace.nc's posterior holds fit_laplace's draws of N(mode, covariance) (JAX keys): the
+    # compare stage reads them as any method's draws
+    config = merge(copy.deepcopy(CONFIG), {"laplace": {"num_draws": 20000, "seed": 5}})
+    problem = Problem(VOIGT, VOIGT.line(config["line"], obs.nu, obs.dtype),
+                      VOIGT.own_priors(PRIORS))  # fmt: skip
+    start = np.asarray(start_point(problem, obs.f_obs, np.array([20.9, 0.1], obs.dtype)))[None]
+    groups = fitted("laplace", obs, config, start)
+    idata, _ = written(groups, "laplace", tmp_path)
+    assert idata.posterior.attrs["converged"] == 1 and idata.posterior.attrs["flags"] == ""
+    mode = idata.approximation["mode"].values.astype(float)
+    covariance = idata.approximation["covariance"].values.astype(float)
+    assert list(idata.approximation["param"].values) == ["logN", "logbeta", "sigmain"]
+    np.testing.assert_allclose(idata.approximation["sd"], np.sqrt(np.diag(covariance)), rtol=1e-6)
+    d = draws(idata).astype(float)
+    assert d.shape == (20000, 3) and idata.posterior.sizes == {"chain": 1, "draw": 20000}
     se = np.sqrt(np.diag(covariance) / len(d))
-    assert np.all(np.abs(d.mean(axis=0) - [21.0, 0.0, 0.1]) < 4 * se)
+    assert np.all(np.abs(d.mean(axis=0) - mode) < 4 * se), (d.mean(axis=0), mode, se)
     sd = np.sqrt(np.diag(covariance))
     np.testing.assert_allclose(d.std(axis=0), sd, rtol=0.03)
     np.testing.assert_allclose(np.corrcoef(d.T), covariance / np.outer(sd, sd), atol=0.03)
-    np.testing.assert_array_equal(d, laplace_draws(laplace, 20000))  # a fixed seed
+    np.testing.assert_allclose(np.cov(d.T), covariance, rtol=0.06, atol=0.03 * np.outer(sd, sd))
+    # the mode recovers the truth behind the data
+    assert np.all(np.abs(mode - [21.0, 0.0, 0.05]) < 4 * sd), (mode, sd)
+    # the draws come from the method's seed: the same again, others from another seed
+    again = fitted("laplace", obs, config, start)
+    np.testing.assert_array_equal(again["posterior"]["logN"], groups["posterior"]["logN"])
+    other = merge(copy.deepcopy(config), {"laplace": {"seed": 6}})
+    assert not np.array_equal(
+        fitted("laplace", obs, other, start)["posterior"]["logN"], groups["posterior"]["logN"]
+    )
 
 
 def test_energy_distance_separates_distributions():

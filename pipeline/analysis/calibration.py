@@ -299,11 +299,11 @@ def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str
         if fit["divergences"] > 0:
             problems[i].append(f"{int(fit['divergences'])} divergences")
         # NaN statistics (a NUTS fit with too few draws) fail; NaN where the method has none
-        nuts = bool(np.isfinite(fit["divergences"]))
+        mcmc = bool(np.isfinite(fit["divergences"]))
         for ess in ("ess_bulk", "ess_tail"):
-            if nuts and not (fit[ess] >= min_ess).all():
+            if mcmc and not (fit[ess] >= min_ess).all():
                 problems[i].append(f"{ess} {float(fit[ess].min()):.0f} < {min_ess:g}")
-        if nuts and not (fit["r_hat"] <= max_r_hat).all():
+        if mcmc and not (fit["r_hat"] <= max_r_hat).all():
             problems[i].append(f"r_hat {float(fit['r_hat'].max()):.3f} > {max_r_hat}")
         if fit["converged"] == 0:
             problems[i].append(f"Newton not converged in {int(fit['iterations'])} iterations")

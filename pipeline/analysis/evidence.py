@@ -1,4 +1,4 @@
-"""Which model the data prefer: the log Bayes factor of two nested-sampling evidences."""
+"""Which model the data prefer: the log Bayes factor of two evidences."""
 
 from __future__ import annotations
 

@@ -131,9 +131,7 @@ def loglik_ranks(
     return ranks(at_draws, at_truth, tie_breaks)
 
 
-def block_ranks(
-    problem: Problem, block: xr.Dataset, fit: BlockFit, tie_stream: int
-) -> np.ndarray:
+def block_ranks(problem: Problem, block: xr.Dataset, fit: BlockFit, tie_stream: int) -> np.ndarray:
     """Ranks (dataset, quantity) of the truths of a block among one method's draws, ties
     broken at random by numbers drawn from the study seed, the stream and the dataset."""
     truth, ys = block["truth"].values, block["f_obs"].values

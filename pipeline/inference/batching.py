@@ -1,6 +1,6 @@
 """Fitting a batch of datasets with one compiled program: a single dataset is a batch of one.
 
-Each method (pipeline.inference.nuts, svi, laplace) writes `fit_one(item, *shared)` for one
+Each method's module of pipeline.inference writes `fit_one(item, *shared)` for one
 dataset; run_batched maps it over the leading axis of the batch, in calls of `per_call`
 datasets (a progress line after each): inside a call `jax.lax.map` fits them one after another
 (on CPU nothing is gained by vectorising samplers whose trajectories differ in length) or

@@ -137,12 +137,12 @@ DATASET_LAYOUTS: dict[str, Layout] = {
     ),
     "evidence": Layout(
         filename="evidence.nc",
-        description="The evidence of each model (nested sampling) and their ratios to the first's.",
+        description="The evidence of each model and their ratios to the first's.",
         coords={"model": Var(("model",), "", "the model (pipeline.models), the first compared")},
         data_vars={
             "log_Z": Var(("model",), "1", "log evidence, natural log"),
             "log_Z_uncert": Var(("model",), "1", "standard error of log_Z"),
-            "converged": Var(("model",), "1", "1 if the nested run converged"),
+            "converged": Var(("model",), "1", "1 if the evidence run converged"),
             "log_bayes_factor": Var(("model",), "1", "log Z(first model) - log Z(model)"),
             "log_bayes_factor_uncert": Var(
                 ("model",), "1", "standard error of the log Bayes factor"

@@ -2,31 +2,26 @@
 
 A config names the methods to run (`methods` for the datasets, `study.methods` for a
 calibration study) as a list whose entries are a method's name (its config section's
-settings) or a variant: `{name: nuts_4chains, method: nuts, num_chains: 4}` runs the method
-under its own name with some settings changed, and `model: gaussian` fits another model.
+settings) or a variant: `{name: long_chains, method: M, num_samples: 10000}` runs method M
+under a name of its own with some settings changed, and `model: gaussian` fits another model.
 """
 
 from __future__ import annotations
 
+import importlib
+import pkgutil
 import zlib
 from collections.abc import Mapping, Sequence
 from typing import Any, NamedTuple
 
 import numpy as np
 
-from pipeline.methods import gradient_free, laplace, nested, nuts, svi
 from pipeline.methods.base import Method
 
-METHODS: dict[str, Method] = {
-    m.name: m
-    for m in (
-        nuts.METHOD,
-        svi.METHOD,
-        laplace.METHOD,
-        nested.METHOD,
-        gradient_free.METHOD,
-    )
-}
+# every module of this package that declares a METHOD is a method: adding one is adding a
+# module (pipeline.setup.imports counts them all as imported by whoever imports the registry);
+# filled at the end of this module, which the method modules' own imports need first
+METHODS: dict[str, Method] = {}
 
 
 class Variant(NamedTuple):
@@ -150,3 +145,9 @@ def styles(config: Mapping) -> dict[str, dict[str, str]]:
                 own = v.name == v.method.name
                 found[v.name] = {"label": v.label, "color": v.color if own else next(spare)}
     return found
+
+
+for _module in pkgutil.iter_modules(__path__):
+    _method = getattr(importlib.import_module(f"{__name__}.{_module.name}"), "METHOD", None)
+    if isinstance(_method, Method):
+        METHODS[_method.name] = _method

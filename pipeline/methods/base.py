@@ -88,11 +88,15 @@ class Method:
     evidence: bool = False  # its file holds an evidence (group "evidence", log_Z)
     # settings that set how many threads its job needs (e.g. parallel chains)
     threads: Callable[[Mapping[str, Any]], int] = field(default=lambda settings: 1)
+    # rules across its settings a schema cannot state: (settings, config key) -> problems
+    settings_problems: Callable[[Mapping[str, Any], str], list[str]] = field(
+        default=lambda settings, where: []
+    )
     # how many posterior draws it makes, from its settings (a study needs at least L)
     num_draws: Callable[[Any], int] = field(default=lambda settings: 0)
 
 
 def runtime(module: str, name: str) -> Any:
-    """`name` from the package module `module` (e.g. "inference.nuts"), imported when called:
+    """`name` from the package module `module` (e.g. "inference.batching"), imported when called:
     the module a method's `runs` lists."""
     return getattr(importlib.import_module(f"pipeline.{module}"), name)

@@ -63,6 +63,8 @@ def problems(config: Mapping[str, Any], given: Sequence[str] | None = None) -> l
         found += _names(axes, model.line_names, "config.chi2_map.axes")
         others = tuple(n for n in model.line_names if n not in axes)
         found += _values(config["chi2_map"]["fixed"], others, "config.chi2_map.fixed", supports)
+    for name, method in METHODS.items():
+        found += method.settings_problems(config[name], f"config.{name}")
     found += _list_problems(config, "methods", model, whole)
     found += _list_problems(config, "study.methods", model, whole)
     return found
@@ -128,6 +130,8 @@ def _list_problems(config: Mapping, key: str, model: Model, whole: bool) -> list
     entries = variants(_get(config, key), config)
     for i, variant in enumerate(entries):
         where = f"config.{key}[{i}]"
+        if variant.settings != {k: config[variant.method.name][k] for k in variant.settings}:
+            found += variant.method.settings_problems(variant.settings, f"{where} ({variant.name})")
         if not NAME.fullmatch(variant.name) or variant.name in RESERVED:
             found.append(f"{where}.name = {variant.name!r}: a name is lower-case letters, digits"
                          f" and _, not one of {', '.join(RESERVED)}")  # fmt: skip

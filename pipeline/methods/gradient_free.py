@@ -55,6 +55,14 @@ def _diagnostics(fit: dict, draws: np.ndarray) -> dict:
     return convergence(draws)
 
 
+def _settings_problems(settings, where: str) -> list[str]:
+    if settings["num_samples"] // settings["thinning"] < 8:
+        return [f"{where}.num_samples = {settings['num_samples']}, {where}.thinning = "
+                f"{settings['thinning']}: at least 8 draws per chain must be kept (the split "
+                "r-hat of a chain needs them)"]  # fmt: skip
+    return []
+
+
 METHOD = Method(
     runs=("inference.gradient_free", "analysis.summary"),
     name="gradient_free",
@@ -73,5 +81,6 @@ METHOD = Method(
     effective_draws=bulk_ess,
     summary_flags=mcmc_flags,
     start="laplace",
+    settings_problems=_settings_problems,
     num_draws=lambda s: s.num_chains * (s.num_samples // s.thinning),
 )

@@ -56,6 +56,14 @@ def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
     return {"evidence": xr.Dataset({name: ((), fit[name]) for name in evidence_fields})}
 
 
+def _settings_problems(settings, where: str) -> list[str]:
+    if settings["max_samples"] < 2 * settings["num_live_points"]:
+        return [f"{where}.max_samples = {settings['max_samples']}, {where}.num_live_points = "
+                f"{settings['num_live_points']}: the dead points kept must be at least twice "
+                "the live points"]  # fmt: skip
+    return []
+
+
 METHOD = Method(
     runs=("inference.nested",),
     name="nested",
@@ -72,5 +80,6 @@ METHOD = Method(
     effective_draws=lambda idata: (float(idata.evidence["ess_kish"]), "Kish ESS"),
     independent_draws=True,
     evidence=True,
+    settings_problems=_settings_problems,
     num_draws=lambda s: s.num_draws,
 )

@@ -119,7 +119,7 @@ def evidence(evidence: xr.Dataset) -> Figure:
                     textcoords="offset points", ha="center", fontsize=9)  # fmt: skip
     ax.set_yticks(np.arange(len(shapes)), shapes)
     ax.set_ylim(-0.7, len(shapes) - 0.3)
-    ax.set_xlabel("log evidence ln Z (nested sampling)")
+    ax.set_xlabel("log evidence ln Z")
     ax.set_title(evidence.attrs["verdict"], fontsize=9)
     ax.margins(x=0.15)
     return fig

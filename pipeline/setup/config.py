@@ -48,7 +48,7 @@ def problems(config: Mapping[str, Any], schema_path: Path = SCHEMA) -> list[str]
 def coerce_numbers(node: Any, schema: Mapping[str, Any], defs: Mapping[str, Any]) -> Any:
     """`node` with strings converted where the schema wants a number or an integer.
 
-    Snakemake passes nested `--config` values (e.g. datasets={"seeds": [1, 2]}) as strings.
+    Snakemake passes structured `--config` values (e.g. datasets={"seeds": [1, 2]}) as strings.
     Dicts and lists are updated in place, as Snakemake holds the config object itself.
     """
     if "$ref" in schema:
@@ -86,19 +86,6 @@ def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
     figures = config["figures"]
     _ordered(found, "config.figures.chi2_vmin", figures["chi2_vmin"], "config.figures.chi2_vmax",
              figures["chi2_vmax"])  # fmt: skip
-    nested, gradient_free = config["nested"], config["gradient_free"]
-    if nested["max_samples"] < 2 * nested["num_live_points"]:
-        found.append(
-            f"config.nested.max_samples = {nested['max_samples']}, config.nested.num_live_points"
-            f" = {nested['num_live_points']}: the dead points kept must be at least twice the"
-            " live points"
-        )
-    if gradient_free["num_samples"] // gradient_free["thinning"] < 8:
-        found.append(
-            f"config.gradient_free.num_samples = {gradient_free['num_samples']}, "
-            f"config.gradient_free.thinning = {gradient_free['thinning']}: at least 8 draws per"
-            " chain must be kept (the split r-hat of a chain needs them)"
-        )
     study = config["study"]
     slots = study["num_draws"] + 1  # the possible ranks 0..L
     if slots % study["rank_bins"]:
@@ -132,7 +119,7 @@ def validate(
 
 
 def merge(base: dict, update: Mapping) -> dict:
-    """`update` merged into `base` key by key (nested sections too), as Snakemake merges a
+    """`update` merged into `base` key by key (sections within sections too), as Snakemake merges a
     --configfile over the defaults; lists and values are replaced whole."""
     for key, value in update.items():
         if isinstance(value, Mapping) and isinstance(base.get(key), dict):
@@ -143,7 +130,7 @@ def merge(base: dict, update: Mapping) -> dict:
 
 
 def describe(key: str, schema_path: Path = SCHEMA) -> str:
-    """The schema's description of a dotted config key (e.g. 'nuts.num_warmup')."""
+    """The schema's description of a dotted config key (e.g. 'study.num_draws')."""
     schema = yaml.safe_load(schema_path.read_text())
     node = schema
     for part in key.split("."):

@@ -13,7 +13,8 @@ PACKAGE = Path(__file__).resolve().parents[1]
 
 @cache
 def _direct(module: str) -> frozenset[str]:
-    """The `pipeline` modules that `module` ("stages.nuts") imports, anywhere in its source."""
+    """The `pipeline` modules that `module` ("stages.data") imports, anywhere in its source;
+    for a package that imports all its modules by name (a registry), all of them."""
     path = PACKAGE / f"{module.replace('.', '/')}.py"
     found = set()
     for node in ast.walk(ast.parse(path.read_text())):
@@ -25,6 +26,10 @@ def _direct(module: str) -> frozenset[str]:
         for name in names:
             if name.startswith("pipeline."):
                 found |= {m for m in _modules_of(name[len("pipeline.") :])}
+    package = module.removesuffix(".__init__")
+    if package != module and "iter_modules(" in path.read_text():  # a registry of its modules
+        folder = PACKAGE / package.replace(".", "/")
+        found |= {f"{package}.{p.stem}" for p in folder.glob("*.py") if p.stem != "__init__"}
     return frozenset(found - {module})
 
 
@@ -43,7 +48,7 @@ def _modules_of(dotted: str) -> list[str]:
 
 def modules(module: str) -> list[str]:
     """`module` and every package module it needs, transitively, as paths below pipeline/
-    without '.py' (e.g. 'stages/nuts', 'inference', 'plots/__init__'), sorted."""
+    without '.py' (e.g. 'stages/data', 'inference', 'plots/__init__'), sorted."""
     seen, todo = set(), [module]
     while todo:
         current = todo.pop()

@@ -64,7 +64,7 @@ COMPILE_EVENTS = {
 
 
 def union_seconds(spans: list[tuple[float, float]]) -> float:
-    """Total length of the union of (start, end) intervals (nested events counted once)."""
+    """Total length of the union of (start, end) intervals (overlapping events counted once)."""
     total, end = 0.0, float("-inf")
     for start, stop in sorted(spans):
         if stop > end:

@@ -26,7 +26,7 @@ def _defaults() -> dict:
 
 
 def default(key: str):
-    """A setting's default, from config/config.yaml (its one place), e.g. default("nuts.seed")."""
+    """A setting's default, from config/config.yaml (its one place), e.g. default("study.seed")."""
     node = _defaults()
     for part in key.split("."):
         node = node[part]

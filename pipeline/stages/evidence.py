@@ -1,4 +1,4 @@
-"""Stage: the models' evidences from their nested-sampling runs, the first model against each
+"""Stage: the models' evidences from the runs that measure one, the first model against each
 other -> evidence.nc, evidence.csv."""
 
 from __future__ import annotations
@@ -19,16 +19,16 @@ KEYS = ("methods",)
 
 
 def main(argv: Sequence[str] | None = None) -> None:
-    """Command line: compare the evidences of several models' nested runs."""
+    """Command line: compare the evidences of several models' runs."""
     p = cli.parser(__doc__, KEYS, threads=False)
     p.add_argument("--fits", nargs="+", required=True, metavar="NAME=PATH",
-                   help="the nested runs' files, the config's model first")  # fmt: skip
+                   help="the evidence runs' files, the config's model first")  # fmt: skip
     p.add_argument("--csv", required=True, help="the same table as CSV")
     args = p.parse_args(argv)
     config = cli.config_of(args)
     paths = cli.files(args.fits, "--fits")
     if len(paths) < 2:
-        p.error("give at least two models' nested runs to compare")
+        p.error("give at least two models' evidence runs to compare")
     evidence, models = {}, []
     for name, path in paths.items():
         variant = find(config["methods"], config, name)
@@ -43,7 +43,7 @@ def main(argv: Sequence[str] | None = None) -> None:
              zip(models, ratios, strict=True)]  # fmt: skip
     unconverged = [m for m in models if not int(evidence[m]["converged"])]
     if unconverged:
-        print(f"warning: nested runs not converged: {', '.join(unconverged)}", file=sys.stderr)
+        print(f"warning: evidence runs not converged: {', '.join(unconverged)}", file=sys.stderr)
     ds = new_dataset(
         "evidence",
         coords={"model": models},

@@ -27,7 +27,7 @@ from pipeline.methods.common import parameters
 from pipeline.stages import cli
 from pipeline.stages.observation import Observation, problem, read_observation
 
-KEYS = ("model", "line", "priors", "methods", "<the method's section, e.g. nuts>")
+KEYS = ("model", "line", "priors", "methods", "<the method's own section>")
 
 
 def fit(variant: Variant, config: dict, obs: Observation, start: np.ndarray | None) -> dict:

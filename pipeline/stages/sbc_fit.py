@@ -18,7 +18,7 @@ from pipeline.stages import cli
 from pipeline.stages.observation import problem
 
 KEYS = ("model", "line", "priors", "study.methods", "study.num_draws", "batching", "optimize",
-        "<the method's section, e.g. nuts>")  # fmt: skip
+        "<the method's own section>")  # fmt: skip
 
 
 def fit_block(variant: Variant, config: dict, block, start_path: str | None):
