@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from pipeline.inference.batching import Batching
-from pipeline.inference.laplace import STEP_TOLERANCE, fit_laplace, start_point
+from pipeline.inference.laplace import STEP_TOLERANCE, fit_laplace
 from pipeline.inference.nuts import fit_nuts
 from pipeline.inference.svi import fit_svi
 from pipeline.methods import dataset_keys
@@ -84,7 +84,7 @@ def test_svi_fits_a_dataset_alone_as_inside_a_block(block):
 def test_laplace_fits_a_dataset_alone_as_inside_a_block(block):
     prob, ys, keys = block
     inits = np.stack(
-        [np.asarray(start_point(prob, y, np.array([20.95, 0.05], np.float32))) for y in ys]
+        [np.asarray(VOIGT.start(prob.line, y, np.array([20.95, 0.05], np.float32))) for y in ys]
     )
     one = slice(ALONE, ALONE + 1)
     alone, _ = fit_laplace(prob, ys[one], inits[one], keys[one], LAPLACE_SETTINGS, DAMPING)
@@ -114,7 +114,7 @@ def test_laplace_mode_matches_a_float64_brute_force_search():
         prob = problem("float64")
         y = simulate(VOIGT, prob.line, {"logN": 21.0, "logbeta": 0.0}, 0.05, 4)["f_obs"]
         assert y.dtype == np.float64
-        init = np.asarray(start_point(prob, y, np.array([20.9, 0.1])))
+        init = np.asarray(VOIGT.start(prob.line, y, np.array([20.9, 0.1])))
         fit, _ = fit_laplace(prob, y[None], init[None], dataset_keys(0, "laplace"),
                              LAPLACE_SETTINGS, DAMPING)  # fmt: skip
         # the model's own log joint, straight from numpyro: -log p(y, theta)

@@ -19,7 +19,6 @@ from numpyro.infer.autoguide import AutoMultivariateNormal
 
 from pipeline.analysis.compare import compare, draws, energy_distance
 from pipeline.analysis.summary import Thresholds, flag, posterior_summary
-from pipeline.inference.laplace import start_point
 from pipeline.inference.svi import fit_svi
 from pipeline.io.files import read_inference, write_inference
 from pipeline.io.layouts import NetCDFInputError
@@ -234,8 +233,8 @@ def test_the_laplace_files_draws_are_its_gaussian(obs, tmp_path):
     config = merge(copy.deepcopy(CONFIG), {"laplace": {"num_draws": 20000, "seed": 5}})
     problem = Problem(VOIGT, VOIGT.line(config["line"], obs.nu, obs.dtype),
                       VOIGT.own_priors(PRIORS))  # fmt: skip
-    start = np.asarray(start_point(problem, obs.f_obs, np.array([20.9, 0.1], obs.dtype)))[None]
-    groups = fitted("laplace", obs, config, start)
+    start = np.asarray(VOIGT.start(problem.line, obs.f_obs, np.array([20.9, 0.1], obs.dtype)))
+    groups = fitted("laplace", obs, config, start[None])
     idata, _ = written(groups, "laplace", tmp_path)
     assert idata.posterior.attrs["converged"] == 1 and idata.posterior.attrs["flags"] == ""
     mode = idata.approximation["mode"].values.astype(float)
@@ -253,11 +252,11 @@ def test_the_laplace_files_draws_are_its_gaussian(obs, tmp_path):
     # the mode recovers the truth behind the data
     assert np.all(np.abs(mode - [21.0, 0.0, 0.05]) < 4 * sd), (mode, sd)
     # the draws come from the method's seed: the same again, others from another seed
-    again = fitted("laplace", obs, config, start)
+    again = fitted("laplace", obs, config, start[None])
     np.testing.assert_array_equal(again["posterior"]["logN"], groups["posterior"]["logN"])
     other = merge(copy.deepcopy(config), {"laplace": {"seed": 6}})
     assert not np.array_equal(
-        fitted("laplace", obs, other, start)["posterior"]["logN"], groups["posterior"]["logN"]
+        fitted("laplace", obs, other, start[None])["posterior"]["logN"], groups["posterior"]["logN"]
     )
 
 

@@ -9,6 +9,8 @@ import pytest
 import yaml
 from conftest import DEFAULT_CONFIG, REPO
 
+import pipeline.methods
+import pipeline.models
 from pipeline.methods.config import problems as model_problems
 from pipeline.methods.config import validate  # what the Snakefile calls: schema, models, methods
 from pipeline.setup.config import SCHEMA, ConfigError, merge, problems
@@ -168,8 +170,12 @@ def test_rules_across_keys_are_refused_by_name(edit, expected):
     assert expected in str(err.value)
 
 
-MODELS = "the models are: voigt, voigt_free_gamma, gaussian"
-METHODS = "the methods are: nuts, svi, laplace, nested, gradient_free"
+def _listed(registry) -> str:
+    return ", ".join(registry)
+
+
+MODELS = f"the models are: {_listed(pipeline.models.MODELS)}"
+METHODS = f"the methods are: {_listed(pipeline.methods.METHODS)}"
 
 
 # What the models and methods imply (pipeline.methods.config), refused before any job starts

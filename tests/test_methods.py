@@ -14,61 +14,71 @@ from scipy.integrate import simpson
 from scipy.special import voigt_profile
 
 from pipeline.analysis.evidence import log_bayes_factor, verdict
-from pipeline.inference.batching import dataset_keys
-from pipeline.inference.gradient_free import (
-    GradientFreeSettings,
-    fit_gradient_free,
-    value_evaluations,
-)
-from pipeline.inference.laplace import fit_laplace, start_point
-from pipeline.inference.model import Priors
-from pipeline.inference.nested import NestedSettings, fit_nested
-from pipeline.inference.nuts import NutsSettings, fit_nuts
-from pipeline.physics.forward import with_line_shape
-from pipeline.physics.simulate import LineSettings, simulate
+from pipeline.inference.gradient_free import fit_gradient_free
+from pipeline.inference.laplace import fit_laplace
+from pipeline.inference.nested import fit_nested
+from pipeline.inference.nuts import fit_nuts
+from pipeline.methods import METHODS, dataset_keys
+from pipeline.methods.gradient_free import GradientFreeSettings, value_evaluations
+from pipeline.methods.laplace import DAMPING, LaplaceSettings
+from pipeline.methods.nested import NestedSettings
+from pipeline.methods.nuts import NutsSettings
+from pipeline.models.simulate import simulate
+from pipeline.models.spec import Model, Problem, linear_grid
+from pipeline.models.voigt_line import GAUSSIAN, VOIGT
 
-PRIORS = Priors((20.5, 21.5), (-1.0, 1.0), 10.0)
-# the tiny workflow's grid and nested settings (tests/conftest.py): the same compiled programs
-VOIGT = LineSettings(nu0=1000.0, half_width=20.0, n_points=200, line_strength=1e-20, gamma=1.0)
-GAUSSIAN = VOIGT._replace(gamma=0.0)
+PRIORS = {"logN": {"low": 20.5, "high": 21.5}, "logbeta": {"low": -1.0, "high": 1.0},
+          "sigmain": {"rate": 10.0}}  # fmt: skip
+# the tiny workflow's grid and nested settings (.test/config): the same compiled programs
+LINE = {"nu0": 1000.0, "half_width": 20.0, "n_points": 200, "line_strength": 1e-20, "gamma": 1.0}
+TRUTH = {"logN": 21.0, "logbeta": 0.0}
 NESTED = NestedSettings(num_live_points=30, max_samples=5000, dlogZ=0.01,
                         max_likelihood_evaluations=2_000_000, num_draws=200)  # fmt: skip
 
 
-def _data(settings: LineSettings, seed: int = 72) -> np.ndarray:
-    return simulate(settings, 21.0, 0.0, 0.1, seed, "float32")["f_obs"]
+def _problem(model: Model = VOIGT) -> Problem:
+    """`model` on the grid, its known line quantities from LINE (the Gaussian's gamma is 0)."""
+    line = model.line(LINE, linear_grid(LINE, "float32"), "float32")
+    return Problem(model, line, model.own_priors(PRIORS))
 
 
-def _nested(y: np.ndarray, shape: str, settings: NestedSettings = NESTED, seed: int = 0):
-    line = with_line_shape(VOIGT.line("float32"), shape)
-    fit, seconds = fit_nested(line, PRIORS, y[None], dataset_keys(seed), settings)
+def _data(model: Model, seed: int = 72) -> np.ndarray:
+    return simulate(model, _problem(model).line, TRUTH, 0.1, seed)["f_obs"]
+
+
+def _nested(y: np.ndarray, model: Model, settings: NestedSettings = NESTED, seed: int = 0):
+    keys = dataset_keys(seed, "nested")
+    fit, seconds = fit_nested(_problem(model), y[None], keys, settings)
     return {k: v[0] for k, v in fit.items()}, seconds
 
 
 def _laplace(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    line = VOIGT.line("float32")
-    start = np.asarray(start_point(line, y, np.array([20.9, 0.1], np.float32)))
-    fit, _ = fit_laplace(line, PRIORS, y[None], start[None])
+    problem = _problem()
+    start = np.asarray(VOIGT.start(problem.line, y, np.array([20.9, 0.1], np.float32)))
+    fit, _ = fit_laplace(problem, y[None], start[None], dataset_keys(0, "laplace"),
+                         LaplaceSettings(num_draws=10), DAMPING)  # fmt: skip
+    assert fit["converged"][0] == 1
     return fit["mode"][0].astype(float), np.sqrt(np.diag(fit["covariance"][0])).astype(float)
 
 
 def brute_force_log_evidence(y: np.ndarray, gamma: float, centre, sd, n: int) -> float:
     """log Z by a 3-D Simpson rule over centre ± 8 sd (cut at the priors' bounds), in float64
     with SciPy's Voigt profile: an evaluation independent of the JAX model."""
-    nu = np.asarray(VOIGT.line("float32").nu, dtype=np.float64)  # the grid the model uses
+    nu = np.asarray(_problem().line.nu, dtype=np.float64)  # the grid the model uses
     y = np.asarray(y, dtype=np.float64)
-    low = np.maximum(centre - 8 * sd, [PRIORS.logN[0], PRIORS.logbeta[0], 1e-6])
-    high = np.minimum(centre + 8 * sd, [PRIORS.logN[1], PRIORS.logbeta[1], np.inf])
+    n_prior, b_prior, rate = PRIORS["logN"], PRIORS["logbeta"], PRIORS["sigmain"]["rate"]
+    low = np.maximum(centre - 8 * sd, [n_prior["low"], b_prior["low"], 1e-6])
+    high = np.minimum(centre + 8 * sd, [n_prior["high"], b_prior["high"], np.inf])
     logN, logbeta, sigmain = (np.linspace(a, b, n) for a, b in zip(low, high, strict=True))
     log_like = np.empty((n, n, n))
     for i, log_n in enumerate(logN):
         for j, log_b in enumerate(logbeta):
-            profile = voigt_profile(nu - VOIGT.nu0, 10.0**log_b, gamma)
-            residual2 = ((np.exp(-(10.0**log_n) * VOIGT.line_strength * profile) - y) ** 2).sum()
+            profile = voigt_profile(nu - LINE["nu0"], 10.0**log_b, gamma)
+            residual2 = ((np.exp(-(10.0**log_n) * LINE["line_strength"] * profile) - y) ** 2).sum()
             log_like[i, j] = (-residual2 / (2 * sigmain**2) - len(y) * np.log(sigmain)
                               - 0.5 * len(y) * np.log(2 * np.pi))  # fmt: skip
-    (n_low, n_high), (b_low, b_high), rate = PRIORS
-    log_prior = -np.log(n_high - n_low) - np.log(b_high - b_low) + np.log(rate) - rate * sigmain
+    widths = (n_prior["high"] - n_prior["low"]) * (b_prior["high"] - b_prior["low"])
+    log_prior = -np.log(widths) + np.log(rate) - rate * sigmain
     log_post = log_like + log_prior[None, None, :]
     top = log_post.max()
     integral = simpson(simpson(simpson(np.exp(log_post - top), x=sigmain), x=logbeta), x=logN)
@@ -78,12 +88,12 @@ def brute_force_log_evidence(y: np.ndarray, gamma: float, centre, sd, n: int) ->
 def test_the_evidence_matches_a_brute_force_integral_and_the_posterior_nuts():
     y = _data(VOIGT)
     centre, sd = _laplace(y)
-    reference = brute_force_log_evidence(y, VOIGT.gamma, centre, sd, 61)
+    reference = brute_force_log_evidence(y, LINE["gamma"], centre, sd, 61)
     # the rule has converged: a coarser grid gives the same integral to 1e-3
-    assert brute_force_log_evidence(y, VOIGT.gamma, centre, sd, 41) == pytest.approx(
+    assert brute_force_log_evidence(y, LINE["gamma"], centre, sd, 41) == pytest.approx(
         reference, abs=1e-3
     )
-    fit, seconds = _nested(y, "voigt")
+    fit, seconds = _nested(y, VOIGT)
     assert fit["converged"] == 1
     assert 0 < fit["log_Z_uncert"] < 1.5
     assert abs(fit["log_Z"] - reference) < 3 * fit["log_Z_uncert"], (fit["log_Z"], reference)
@@ -91,18 +101,18 @@ def test_the_evidence_matches_a_brute_force_integral_and_the_posterior_nuts():
 
     # its equal-weight draws against NUTS's: means within 4 Monte Carlo standard errors
     nuts_settings = NutsSettings(500, 2000, 1, "vectorized", 0.8)
-    nuts, _ = fit_nuts(VOIGT.line("float32"), PRIORS, y[None], dataset_keys(0), nuts_settings)
+    nuts, _ = fit_nuts(_problem(), y[None], dataset_keys(0, "nuts"), nuts_settings)
     for p in ("logN", "logbeta", "sigmain"):
         a, b = nuts[p][0].ravel(), fit[p]
         se = np.sqrt(a.var() / float(az.ess(a[None])) + b.var() / fit["ess_kish"])
         assert abs(a.mean() - b.mean()) < 4 * se, (p, a.mean(), b.mean(), se)
 
 
-def test_the_evidence_prefers_the_line_shape_the_data_were_made_with():
+def test_the_evidence_prefers_the_model_the_data_were_made_with():
     for truth, favoured in ((VOIGT, "voigt"), (GAUSSIAN, "gaussian")):
         y = _data(truth, seed=5)
-        voigt, _ = _nested(y, "voigt")
-        gaussian, _ = _nested(y, "gaussian")
+        voigt, _ = _nested(y, VOIGT)
+        gaussian, _ = _nested(y, GAUSSIAN)
         log_b, uncert = log_bayes_factor(voigt["log_Z"], voigt["log_Z_uncert"],
                                          gaussian["log_Z"], gaussian["log_Z_uncert"])  # fmt: skip
         words = verdict(log_b, uncert, "voigt", "gaussian")
@@ -115,27 +125,27 @@ def test_nested_sampling_leaves_the_process_as_it_found_it(tmp_path, monkeypatch
     root = logging.getLogger()
     handlers, level = list(root.handlers), root.level
     x64 = bool(jax.config.jax_enable_x64)
-    _nested(_data(VOIGT), "voigt")
+    _nested(_data(VOIGT), VOIGT)
     assert os.listdir(tmp_path) == []  # no application.log
     assert root.handlers == handlers and root.level == level
     assert bool(jax.config.jax_enable_x64) == x64
 
 
 def test_a_run_over_its_budget_is_flagged_unconverged():
-    fit, _ = _nested(_data(VOIGT), "voigt", NESTED._replace(max_likelihood_evaluations=1000))
+    fit, _ = _nested(_data(VOIGT), VOIGT, NESTED._replace(max_likelihood_evaluations=1000))
     assert fit["converged"] == 0
     assert fit["num_likelihood_evaluations"] >= 1000
 
 
 def test_the_gradient_free_sampler_agrees_with_nuts_and_counts_its_evaluations():
     y = _data(VOIGT)
-    line = VOIGT.line("float32")
+    problem = _problem()
     centre, _ = _laplace(y)
     settings = GradientFreeSettings(num_warmup=20000, num_samples=20000, num_chains=4, thinning=10)
-    sa, seconds = fit_gradient_free(line, PRIORS, y[None], centre.astype(np.float32)[None],
-                                    dataset_keys(0), settings)  # fmt: skip
+    sa, seconds = fit_gradient_free(problem, y[None], centre.astype(np.float32)[None],
+                                    dataset_keys(0, "gradient_free"), settings)  # fmt: skip
     assert sa["logN"].shape == (1, 4, 2000)
-    nuts, _ = fit_nuts(line, PRIORS, y[None], dataset_keys(0), NutsSettings(500, 2000, 1,
+    nuts, _ = fit_nuts(problem, y[None], dataset_keys(0, "nuts"), NutsSettings(500, 2000, 1,
                        "vectorized", 0.8))  # fmt: skip
     for p in ("logN", "logbeta", "sigmain"):
         ess = float(az.ess(sa[p][0]))
@@ -144,7 +154,7 @@ def test_the_gradient_free_sampler_agrees_with_nuts_and_counts_its_evaluations()
         se = np.sqrt(a.var() / float(az.ess(a[None])) + b.var() / ess)
         assert abs(a.mean() - b.mean()) < 4 * se, (p, a.mean(), b.mean(), se)
     # per chain: the start, SA's population of 2 x 3 points, one proposal per iteration
-    assert value_evaluations(settings) == 4 * (1 + 6 + 40000)
+    assert value_evaluations(settings, len(VOIGT.names)) == 4 * (1 + 6 + 40000)
     assert seconds["run_seconds"] > 0
 
 
@@ -161,7 +171,9 @@ def test_the_verdict_grades_the_bayes_factor_and_its_uncertainty(log_b, uncert, 
     assert expected in verdict(log_b, uncert, "voigt", "gaussian")
 
 
-def test_a_nested_file_without_its_line_shape_is_refused_by_name(tmp_path):
+def test_a_nested_file_without_its_model_is_refused_by_name(tmp_path):
+    import json
+
     import xarray as xr
 
     from pipeline.inference.nested import EVIDENCE_FIELDS
@@ -169,11 +181,22 @@ def test_a_nested_file_without_its_line_shape_is_refused_by_name(tmp_path):
     from pipeline.io.layouts import NetCDFInputError
 
     nu = np.linspace(980.0, 1020.0, 5)
+    layout = METHODS["nested"].layout
+    attrs = {"params": json.dumps(VOIGT.names), "model": "voigt", "compile_seconds": 1.0,
+             "run_seconds": 1.0}  # fmt: skip
     groups = {
-        "posterior": draws_group({p: np.ones((1, 4)) for p in ("logN", "logbeta", "sigmain")}),
+        "posterior": draws_group({p: np.ones((1, 4)) for p in VOIGT.names}, attrs=attrs),
         "observed_data": observed_group(np.ones(5), nu),
         "evidence": xr.Dataset({name: ((), 1.0) for name in EVIDENCE_FIELDS}),
     }
-    with pytest.raises(NetCDFInputError, match="missing attribute 'posterior/line_shape'"):
-        write_inference(groups, tmp_path / "nested.nc", "nested")
+    write_inference(groups, tmp_path / "whole.nc", layout)  # complete: accepted
+    del groups["posterior"].attrs["model"]
+    with pytest.raises(NetCDFInputError, match="missing attribute 'posterior/model'"):
+        write_inference(groups, tmp_path / "nested.nc", layout)
+    assert not (tmp_path / "nested.nc").exists()
+    # a parameter its `params` names but the posterior lacks is refused too
+    groups["posterior"].attrs["model"] = "voigt"
+    groups["posterior"] = groups["posterior"].drop_vars("sigmain")
+    with pytest.raises(NetCDFInputError, match="missing variable 'posterior/sigmain'"):
+        write_inference(groups, tmp_path / "nested.nc", layout)
     assert not (tmp_path / "nested.nc").exists()

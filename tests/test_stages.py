@@ -2,42 +2,61 @@
 
 from __future__ import annotations
 
+import copy
+import importlib
+import json
 import subprocess
 import sys
 
 import numpy as np
 import pytest
-from conftest import REPO
+from conftest import DEFAULT_CONFIG, REPO
 
 from pipeline.io.files import read_dataset
-from pipeline.physics.simulate import LineSettings
+from pipeline.methods import METHODS
 from pipeline.plots.registry import FIGURES
-from pipeline.stages import chi2_map, cli, data, figure, optimize
+from pipeline.setup.config import describe, merge
+from pipeline.stages import chi2_map, cli, data, figure, fit, optimize
 
+# every module of pipeline/stages with a command line (cli, observation and docs are helpers)
 STAGES = sorted(
-    p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if p.stem not in ("__init__", "cli")
+    p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if "def main(" in p.read_text()
 )
-SMALL_LINE = LineSettings(nu0=1000.0, half_width=20.0, n_points=120, line_strength=1e-20,
-                          gamma=1.0)  # fmt: skip
+SMALL_LINE = {"n_points": 120}
+GRID = {"logN": {"min": 20.5, "max": 21.5, "num": 7},
+        "logbeta": {"min": -1.0, "max": 1.0, "num": 5}}  # fmt: skip
 
 
 def small_dataset(sigma_noise: float, seed: int, common: bool = False):
-    return data.dataset(
-        SMALL_LINE, logN=21.0, logbeta=0.0, sigma_noise=sigma_noise, seed=seed,
-        reference_noise=0.1, common_random_numbers=common, dtype="float32",
-    )  # fmt: skip
+    config = merge(copy.deepcopy(DEFAULT_CONFIG),
+                   {"line": SMALL_LINE, "datasets": {"common_random_numbers": common}})  # fmt: skip
+    assert config["datasets"]["reference_noise"] == 0.1 and config["precision"] == "float32"
+    assert config["truth"] == {"logN": 21.0, "logbeta": 0.0}
+    return data.dataset(config, sigma_noise, seed)
+
+
+def settings(**sections) -> list[str]:
+    """The --config flag of a stage given these config sections."""
+    return ["--config", json.dumps(sections)]
 
 
 @pytest.fixture(scope="module")
 def small_files(tmp_path_factory):
     """data.nc, chi2_map.nc and optimize.nc of a 120-point dataset, made by the stages' CLIs."""
     d = tmp_path_factory.mktemp("stages")
-    line_flags = ["--n-points", "120"]
-    data.main(["--out", str(d / "data.nc"), "--sigma-noise", "0.05", "--seed", "3", *line_flags])
+    data.main(["--out", str(d / "data.nc"), "--sigma-noise", "0.05", "--seed", "3",
+               *settings(line=SMALL_LINE)])  # fmt: skip
     chi2_map.main(["--data", str(d / "data.nc"), "--out", str(d / "chi2_map.nc"),
-                   "--logN", "20.5", "21.5", "7", "--logbeta", "-1", "1", "5"])  # fmt: skip
-    optimize.main(["--data", str(d / "data.nc"), "--out", str(d / "optimize.nc"), "--steps", "6"])
+                   *settings(chi2_map={"axes": GRID})])  # fmt: skip
+    optimize.main(["--data", str(d / "data.nc"), "--out", str(d / "optimize.nc"),
+                   *settings(optimize={"steps": 6})])  # fmt: skip
     return d
+
+
+def test_the_stages_are_found():
+    expected = {"data", "chi2_map", "optimize", "fit", "summary", "compare", "cost", "evidence",
+                "figure", "fixed_truth", "sbc_simulate", "sbc_fit", "sbc_ranks"}  # fmt: skip
+    assert expected <= set(STAGES)
 
 
 @pytest.mark.parametrize("stage", STAGES)
@@ -45,8 +64,20 @@ def test_every_stage_explains_itself_with_help(stage):
     result = subprocess.run(
         [sys.executable, "-m", f"pipeline.stages.{stage}", "--help"], capture_output=True, text=True
     )
-    assert result.returncode == 0
+    assert result.returncode == 0, result.stderr
     assert result.stdout.startswith("usage:") and "--help" in result.stdout
+    # the config keys the stage reads, each with its meaning from the schema
+    keys = importlib.import_module(f"pipeline.stages.{stage}").KEYS
+    assert keys and "--config" in result.stdout
+    assert "config keys this stage reads" in result.stdout
+    for key in keys:
+        if key.startswith("<"):  # a fitting stage: the section of whichever method it runs
+            assert f"  {key}: " in result.stdout
+            assert all(describe(name) for name in METHODS), "every method's section described"
+            continue
+        meaning = describe(key)
+        assert meaning, f"the schema does not describe {key}"
+        assert f"  {key}: {meaning}" in result.stdout, key
 
 
 def test_data_noise_is_numpys_legacy_draw_for_the_seed(small_files):
@@ -55,8 +86,11 @@ def test_data_noise_is_numpys_legacy_draw_for_the_seed(small_files):
     assert ds.attrs["seed"] == 3 and ds.attrs["noise_seed"] != 3
     noise = np.random.RandomState(ds.attrs["noise_seed"]).normal(0.0, 0.05, 120)
     np.testing.assert_array_equal(ds["f_obs"].values, ds["f_true"].values + noise.astype("f4"))
-    assert ds.attrs["sigma_noise"] == 0.05
-    assert float(ds["logN_true"]) == 21.0 and ds["nu"].size == 120
+    assert ds.attrs["sigma_noise"] == 0.05 and ds.attrs["dtype"] == "float32"
+    assert list(ds["param"].values) == ["logN", "logbeta", "sigmain"]
+    truth = ds["truth"].to_series()
+    assert (truth["logN"], truth["logbeta"]) == (21.0, 0.0) and ds["nu"].size == 120
+    assert truth["sigmain"] == pytest.approx(0.05)  # the noise parameter's truth: the level
 
 
 def test_the_tutorials_dataset_is_the_tutorials_draw():
@@ -88,16 +122,20 @@ def test_simulate_is_deterministic():
 
 def test_chi2_map_has_the_grid_as_coordinates_and_its_minimum_near_the_truth(small_files):
     ds = read_dataset(small_files / "chi2_map.nc", "chi2_map")
-    np.testing.assert_allclose(ds["logN"], np.linspace(20.5, 21.5, 7), rtol=1e-6)
-    np.testing.assert_allclose(ds["logbeta"], np.linspace(-1, 1, 5), rtol=1e-6, atol=1e-7)
+    assert (ds.attrs["x_param"], ds.attrs["y_param"]) == ("logN", "logbeta")
+    assert json.loads(ds.attrs["fixed"]) == {}
+    assert ds["chi2"].dims == ("y", "x") and ds["chi2"].shape == (5, 7)
+    np.testing.assert_allclose(ds["x"], np.linspace(20.5, 21.5, 7), rtol=1e-6)
+    np.testing.assert_allclose(ds["y"], np.linspace(-1, 1, 5), rtol=1e-6, atol=1e-7)
     best = ds["chi2"].argmin(...)
-    assert float(ds["logN"][best["logN"]]) == pytest.approx(21.0, abs=0.17)
-    assert float(ds["logbeta"][best["logbeta"]]) == pytest.approx(0.0, abs=0.5)
+    assert float(ds["x"][best["x"]]) == pytest.approx(21.0, abs=0.17)
+    assert float(ds["y"][best["y"]]) == pytest.approx(0.0, abs=0.5)
 
 
 def test_optimize_records_every_step_and_descends(small_files):
     ds = read_dataset(small_files / "optimize.nc", "optimize")
     assert ds.sizes == {"optimizer": 2, "step": 7, "param": 2, "nu": 120}
+    assert list(ds["param"].values) == ["logN", "logbeta"]  # the model's line parameters
     np.testing.assert_allclose(ds["params"].isel(step=0), [[20.75, 0.5]] * 2)
     np.testing.assert_array_equal(ds["grad_init"], ds["grad"].isel(optimizer=0, step=0))
     for optimizer in ("steepest_descent", "adam"):
@@ -108,9 +146,8 @@ def test_optimize_records_every_step_and_descends(small_files):
 @pytest.mark.parametrize("name", sorted(n for n, spec in FIGURES.items() if spec.module == "fit"))
 def test_every_fit_figure_is_drawn_from_the_netcdf_files(small_files, tmp_path, name):
     inputs = [f"{kind}={small_files / (kind + '.nc')}" for kind in FIGURES[name].inputs]
-    figure.main(
-        [name, *inputs, "--out", str(tmp_path / f"{name}.png"), "--chi2-levels", "100", "150"]
-    )
+    figure.main([name, *inputs, "--out", str(tmp_path / f"{name}.png"),
+                 *settings(figures={"chi2_levels": [100, 150]})])  # fmt: skip
     assert (tmp_path / f"{name}.png").read_bytes()[:4] == b"\x89PNG"
 
 
@@ -146,10 +183,6 @@ def test_an_input_of_the_wrong_kind_is_named(small_files, tmp_path, capsys):
     [
         (["--sigma-noise", "-1", "--seed", "1"], "must be a positive finite number, got -1"),
         (["--sigma-noise", "0.1", "--seed", "-4"], "--seed must be a non-negative integer, got -4"),
-        (
-            ["--sigma-noise", "0.1", "--seed", "1", "--dtype", "float16"],
-            "invalid choice: 'float16'",
-        ),
     ],
 )
 def test_bad_stage_arguments_are_named(tmp_path, capsys, args, message):
@@ -157,22 +190,72 @@ def test_bad_stage_arguments_are_named(tmp_path, capsys, args, message):
         data.main(["--out", str(tmp_path / "d.nc"), *args])
     assert exit_.value.code == 2
     assert message in capsys.readouterr().err
+    assert not (tmp_path / "d.nc").exists()
 
 
-def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys):
-    args = [
-        "--data",
-        str(small_files / "data.nc"),
-        "--out",
-        str(tmp_path / "c.nc"),
-        "--logN",
-        "21",
-        "20",
-        "5",
-    ]
-    with pytest.raises(SystemExit):
+@pytest.mark.parametrize(
+    ("given", "message"),
+    [
+        ({"precision": "float16"}, "config.precision = 'float16': 'float16' is not one of"),
+        ({"line": {"n_points": 0}}, "config.line.n_points = 0"),
+        ({"truth": {"logN": 22.0, "logbeta": 0.0}}, "config.truth.logN = 22.0"),
+        ({"lines": {}}, "config: unknown key 'lines'"),
+        ("{not json", "--config is not JSON"),
+    ],
+)
+def test_bad_stage_settings_are_named(tmp_path, given, message):
+    config = given if isinstance(given, str) else json.dumps(given)
+    args = ["--out", str(tmp_path / "d.nc"), "--sigma-noise", "0.1", "--seed", "1"]
+    with pytest.raises(SystemExit) as exit_:
+        data.main([*args, "--config", config])
+    # config_of exits with the message itself: the process prints it and exits with status 1
+    assert exit_.value.code != 0 and str(exit_.value.code).startswith("error: ")
+    assert message in str(exit_.value.code)
+    assert not (tmp_path / "d.nc").exists()
+
+
+@pytest.mark.parametrize(
+    ("axis", "message"),
+    [
+        ({"min": 21.0, "max": 20.0, "num": 5}, "config.chi2_map.axes.logN"),
+        ({"min": 20.0, "max": 21.0, "num": 1}, "config.chi2_map.axes.logN.num = 1"),
+    ],
+)
+def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys, axis, message):
+    args = ["--data", str(small_files / "data.nc"), "--out", str(tmp_path / "c.nc"),
+            *settings(chi2_map={"axes": {**GRID, "logN": axis}})]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:
         chi2_map.main(args)
-    assert "MIN < MAX and NUM >= 2, got 21 20 5" in capsys.readouterr().err
+    assert exit_.value.code != 0
+    assert message in capsys.readouterr().err + str(exit_.value.code)
+    assert not (tmp_path / "c.nc").exists()
+
+
+def test_a_grid_of_a_parameter_the_model_lacks_is_named(small_files, tmp_path):
+    axes = {"logN": GRID["logN"], "loggamma": GRID["logbeta"]}  # the free-gamma model's
+    args = ["--data", str(small_files / "data.nc"), "--out", str(tmp_path / "c.nc"),
+            *settings(chi2_map={"axes": axes})]  # fmt: skip
+    with pytest.raises(SystemExit) as exit_:
+        chi2_map.main(args)
+    assert "config.chi2_map.axes.loggamma" in str(exit_.value.code)
+    assert not (tmp_path / "c.nc").exists()
+
+
+@pytest.mark.parametrize(
+    ("args", "message"),
+    [
+        (["bogus"], "'bogus' is not an entry of the config's methods"),
+        (["laplace"], "laplace starts from adam: give --start exactly when it does"),
+        (["nuts", "--start", "optimize.nc"], "nuts starts from nothing"),
+    ],
+)
+def test_the_fit_stage_refuses_an_entry_it_cannot_run(small_files, tmp_path, capsys, args, message):
+    out = tmp_path / "fit.nc"
+    with pytest.raises(SystemExit) as exit_:
+        fit.main([*args, "--data", str(small_files / "data.nc"), "--out", str(out)])
+    assert exit_.value.code == 2
+    assert message in capsys.readouterr().err
+    assert not out.exists()
 
 
 def test_a_nan_in_the_data_is_refused_with_its_place(small_files, tmp_path, capsys):
@@ -182,8 +265,8 @@ def test_a_nan_in_the_data_is_refused_with_its_place(small_files, tmp_path, caps
     ds.to_netcdf(broken)  # as a disk or another program might leave it
     out = tmp_path / "chi2_map.nc"
     with pytest.raises(SystemExit):
-        cli.run(chi2_map.main, ["--data", str(broken), "--out", str(out), "--logN", "20.5",
-                                "21.5", "5", "--logbeta", "-1", "1", "5"])  # fmt: skip
+        cli.run(chi2_map.main, ["--data", str(broken), "--out", str(out),
+                                *settings(chi2_map={"axes": GRID})])  # fmt: skip
     err = capsys.readouterr().err
     assert f"input {broken}" in err and "variable 'f_obs' has a non-finite value at nu=17" in err
     assert not out.exists()

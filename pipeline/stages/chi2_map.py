@@ -53,6 +53,11 @@ def main(argv: Sequence[str] | None = None) -> None:
     p.add_argument("--data", required=True, help="data.nc of the dataset")
     args = p.parse_args(argv)
     config = cli.config_of(args)
+    # the workflow's whole-config check has this rule; a stage's check of its sections has not
+    for name, axis in config["chi2_map"]["axes"].items():
+        if not axis["min"] < axis["max"]:
+            p.error(f"config.chi2_map.axes.{name}.min = {axis['min']}, .max = {axis['max']}: "
+                    "min must be below max")  # fmt: skip
     obs = read_observation(args.data, args.threads)
     write_dataset(chi2_map(obs, config), args.out, "chi2_map")
 
