@@ -198,7 +198,7 @@ def test_bad_stage_arguments_are_named(tmp_path, capsys, args, message):
     [
         ({"precision": "float16"}, "config.precision = 'float16': 'float16' is not one of"),
         ({"line": {"n_points": 0}}, "config.line.n_points = 0"),
-        ({"truth": {"logN": 22.0, "logbeta": 0.0}}, "config.truth.logN = 22.0"),
+        ({"truth": {"loggamma": 0.0}}, "config.truth.loggamma: model parameter not among"),
         ({"lines": {}}, "config: unknown key 'lines'"),
         ("{not json", "--config is not JSON"),
     ],

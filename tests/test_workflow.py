@@ -2,28 +2,46 @@
 
 from __future__ import annotations
 
+import copy
+import json
+import re
+from concurrent.futures import ThreadPoolExecutor
+
 import pytest
+import yaml
 import xarray as xr
 from conftest import Workflow, tiny_config
 
-from pipeline.io.files import read, read_dataset
-from pipeline.io.layouts import INFERENCE_LAYOUTS, LAYOUTS
+from pipeline.io.files import LAYOUTS, read_dataset, read_inference
+from pipeline.methods import variants
 from pipeline.plots.registry import FIGURES
 
 DATASET = "results/noise0.1/seed72"
+# the tiny config's method entries: name -> variant (its method's layout, its model)
+ENTRIES = {v.name: v for v in variants(tiny_config()["methods"], tiny_config())}
 
 
 def test_every_output_is_written_and_follows_its_layout(tiny_run):
-    for kind, layout in (LAYOUTS | INFERENCE_LAYOUTS).items():
+    for kind, layout in LAYOUTS.items():
         if not kind.startswith(("fixed_truth", "sbc")):  # one dataset: no study
-            read(tiny_run.path / DATASET / layout.filename, kind)  # checks the layout
-    read(tiny_run.path / DATASET / "nested_gaussian.nc", "nested")
+            read_dataset(tiny_run.path / DATASET / layout.filename, kind)  # checks the layout
+    # every entry of `methods` (nested_gaussian: nested sampling of the Gaussian line) has its
+    # file, by its method's layout, recording its model and parameters
+    for name, variant in ENTRIES.items():
+        fit = read_inference(tiny_run.path / DATASET / f"{name}.nc", variant.method.layout)
+        attrs = fit.posterior.attrs
+        assert attrs["model"] == variant.model, name
+        assert json.loads(attrs["params"]) == ["logN", "logbeta", "sigmain"], name
+        assert attrs["compile_seconds"] >= 0 and attrs["run_seconds"] > 0, name
+    assert ENTRIES["nested_gaussian"].model == "gaussian"
     assert not (tiny_run.path / "results" / "sweep").exists()
     for table in ("nuts_summary.csv", "svi_summary.csv", "gradient_free_summary.csv"):
         assert (tiny_run.path / DATASET / table).read_text().startswith("param,")
     for table in ("compare.csv", "cost.csv"):
         assert (tiny_run.path / DATASET / table).read_text().startswith("inference,")
-    assert (tiny_run.path / DATASET / "evidence.csv").read_text().startswith("line_shape,")
+    evidence = (tiny_run.path / DATASET / "evidence.csv").read_text().splitlines()
+    assert evidence[0].startswith("model,")
+    assert [row.split(",")[0] for row in evidence[1:]] == ["voigt", "gaussian"]
     for figure in FIGURES:
         png = tiny_run.path / DATASET / "figures" / f"{figure}.png"
         assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n", figure
@@ -34,9 +52,20 @@ def test_outputs_carry_units_and_provenance(tiny_run):
     data = read_dataset(tiny_run.path / DATASET / "data.nc", "data")
     assert data["nu"].attrs["units"] == "cm^-1"
     assert data["cross_section"].attrs["units"] == "cm^2"
-    assert data["logN_true"].attrs["units"] == "log10(cm^-2)"
+    # the truth, every model parameter by name, the noise one the dataset's noise level
+    assert list(data["param"].values) == ["logN", "logbeta", "sigmain"]
+    assert data["truth"].sel(param="logN") == 21.0 and data["truth"].sel(param="sigmain") == 0.1
+    assert data["truth"].attrs["units"] == "parameter units"
+    assert data.attrs["sigma_noise"] == 0.1 and data.attrs["seed"] == 72
     assert '"n_points": 200' in data.attrs["settings"]
     assert '"jax"' in data.attrs["versions"]
+    # a parameter's units travel with its draws
+    nuts = read_inference(tiny_run.path / DATASET / "nuts.nc", ENTRIES["nuts"].method.layout)
+    assert nuts.posterior["logN"].attrs["units"] == "log10(cm^-2)"
+    assert DATASET + "/data.nc" in nuts.posterior.attrs["inputs"]
+    chi2 = read_dataset(tiny_run.path / DATASET / "chi2_map.nc", "chi2_map")
+    assert (chi2.attrs["x_param"], chi2.attrs["y_param"]) == ("logN", "logbeta")
+    assert chi2.sizes == {"x": 12, "y": 10}
     optimize = read_dataset(tiny_run.path / DATASET / "optimize.nc", "optimize")
     assert optimize.sizes["step"] == 9
     assert DATASET + "/data.nc" in optimize.attrs["inputs"]
@@ -60,69 +89,234 @@ def groups(path) -> list[str]:
         return list(nc.groups) or [None]
 
 
-def _edited(workflow: Workflow, edit) -> dict[str, int]:
-    config = tiny_config()
-    edit(config)
-    workflow.write_config(config)
-    try:
-        return workflow.planned_jobs()
-    finally:
-        workflow.write_config(tiny_config())
+def leaf_keys(node: dict, prefix: str = "") -> list[str]:
+    """Every setting of a config, as dotted keys: its values and lists (a list is one setting),
+    and the sections that hold none (chi2_map.fixed: {})."""
+    keys = []
+    for name, value in node.items():
+        if isinstance(value, dict) and value:
+            keys += leaf_keys(value, f"{prefix}{name}.")
+        else:
+            keys.append(prefix + name)
+    return keys
 
 
-def test_changing_one_setting_reruns_exactly_what_depends_on_it(tiny_run):
-    def steps(c):
-        c["optimize"]["steps"] = 9
+def with_setting(config: dict, key: str, value) -> dict:
+    """A copy of `config` with the dotted `key` set to `value`."""
+    config = copy.deepcopy(config)
+    *parents, last = key.split(".")
+    node = config
+    for part in parents:
+        node = node[part]
+    node[last] = value
+    return config
 
-    def grid(c):
-        c["chi2_map"]["logbeta"]["num"] = 11
 
-    def levels(c):
-        c["figures"]["chi2_levels"] = [210, 260]
+# A new value for every setting of the tiny config (test_every_setting_has_a_change keeps this
+# complete), each one the config's checks accept: a prior still holding the truth and the
+# start, the study's draws still a multiple of its bins and within what its methods make.
+CHANGES = {
+    "targets": ["datasets", "sbc"],
+    "model": "gaussian",  # the other model with the tutorial's parameters
+    "datasets.sigma_noise": [0.1, 0.2],
+    "datasets.seeds": [72, 3],
+    "datasets.reference_noise": 0.2,
+    "datasets.common_random_numbers": True,
+    "line.nu0": 1001.0,
+    "line.half_width": 19.0,
+    "line.n_points": 201,
+    "line.line_strength": 1.1e-20,
+    "line.gamma": 0.9,
+    "truth.logN": 20.9,
+    "truth.logbeta": 0.1,
+    "precision": "float64",
+    "chi2_map.axes.logN.min": 20.4,
+    "chi2_map.axes.logN.max": 21.6,
+    "chi2_map.axes.logN.num": 13,
+    "chi2_map.axes.logbeta.min": -0.9,
+    "chi2_map.axes.logbeta.max": 0.9,
+    "chi2_map.axes.logbeta.num": 11,
+    "chi2_map.fixed": {"loggamma": 0.0},  # refused: the model has no other line parameter
+    "optimize.init.logN": 20.8,
+    "optimize.init.logbeta": 0.4,
+    "optimize.steps": 9,
+    "optimize.steepest_descent_eta": 2.0e-5,
+    "optimize.adam_learning_rate": 0.03,
+    "priors.logN.low": 20.4,
+    "priors.logN.high": 21.6,
+    "priors.logbeta.low": -1.1,
+    "priors.logbeta.high": 1.1,
+    "priors.sigmain.rate": 5.0,
+    "methods": ["nuts", "svi", "laplace", "nested", "gradient_free",
+                {"name": "nested_gaussian", "method": "nested", "model": "gaussian", "seed": 1}],
+    "nuts.num_warmup": 151,
+    "nuts.num_samples": 201,
+    "nuts.num_chains": 2,
+    "nuts.chain_method": "sequential",
+    "nuts.target_accept_prob": 0.85,
+    "nuts.seed": 1,
+    "svi.num_steps": 601,
+    "svi.learning_rate": 0.02,
+    "svi.num_draws": 201,
+    "svi.seed": 1,
+    "laplace.num_draws": 201,
+    "laplace.seed": 1,
+    "nested.num_live_points": 31,
+    "nested.dlogZ": 0.02,
+    "nested.max_samples": 5001,
+    "nested.max_likelihood_evaluations": 2000001,
+    "nested.num_draws": 201,
+    "nested.seed": 1,
+    "gradient_free.num_warmup": 2001,
+    "gradient_free.num_samples": 2100,
+    "gradient_free.num_chains": 3,
+    "gradient_free.thinning": 5,
+    "gradient_free.seed": 1,
+    "batching.per_call": 5,
+    "batching.vmap_width": 1,
+    "study.num_datasets": 500,
+    "study.block_size": 50,
+    "study.seed": 1,
+    "study.methods": ["nuts", "svi"],
+    "study.num_draws": 39,
+    "study.rank_bins": 10,
+    "study.coverage_levels": [0.5, 0.9],
+    "study.noise_strata": 2,
+    "study.include_flagged": False,
+    "diagnostics.hdi_prob": 0.8,
+    "diagnostics.min_ess": 300,
+    "diagnostics.max_r_hat": 1.05,
+    "figures.per_dataset": False,
+    "figures.chi2_levels": [210, 260],
+    "figures.chi2_vmin": 210,
+    "figures.chi2_vmax": 350,
+    "figures.band_prob": 0.8,
+}  # fmt: skip
 
-    def truth(c):
-        c["line"]["logN"] = 20.9
+# Which jobs read each setting (the rules' used_config calls, workflow/rules/*.smk), so that
+# changing it alone reruns them, for "Params have changed" (what depends on their outputs then
+# reruns too, as "Input files updated by another job"). A fit job is fit[entry], a figure's
+# figure[name].
+FITS = {f"fit[{name}]" for name in ENTRIES}
+VOIGT_FITS = {f"fit[{name}]" for name, v in ENTRIES.items() if v.model == "voigt"}
+NESTED_FITS = {"fit[nested]", "fit[nested_gaussian]"}
+KNOWN = {"simulate_data", "chi2_map", "optimize", *FITS, "cost"}  # a line quantity every model knows
+PRIOR = {*FITS, "cost"}  # a prior: every fit (the Gaussian line has the same parameters), the cost
+DATA_ONLY = {"simulate_data"}
+CHI2_FIGURES = {"figure[chi2_map]", "figure[steepest_descent]", "figure[adam]"}
+NOTHING: set[str] = set()
+EXPECTED = {
+    "targets": NOTHING,  # the study's jobs are new
+    # every stage of the model; compare (the Gaussian line's fit is now compared too) and the
+    # two figures drawn with every compared entry's style
+    "model": {"simulate_data", "chi2_map", "optimize", *FITS, "compare", "cost",
+              "figure[methods_pair]", "figure[cost]"},
+    "datasets.sigma_noise": NOTHING,  # new datasets, and the fixed-truth sweep over them
+    "datasets.seeds": NOTHING,
+    "datasets.reference_noise": DATA_ONLY,
+    "datasets.common_random_numbers": DATA_ONLY,
+    "line.nu0": KNOWN,
+    "line.half_width": DATA_ONLY,  # the grid: the others take it from data.nc
+    "line.n_points": DATA_ONLY,
+    "line.line_strength": KNOWN,
+    "line.gamma": KNOWN - {"fit[nested_gaussian]"},  # the Gaussian line has no Lorentz width
+    "truth.logN": DATA_ONLY,
+    "truth.logbeta": DATA_ONLY,
+    "precision": DATA_ONLY,  # the others take it from data.nc
+    **{f"chi2_map.axes.{p}.{k}": {"chi2_map"} for p in ("logN", "logbeta")
+       for k in ("min", "max", "num")},
+    "chi2_map.fixed": None,  # refused
+    **{f"optimize.{k}": {"optimize"} for k in ("init.logN", "init.logbeta", "steps",
+                                               "steepest_descent_eta", "adam_learning_rate")},
+    **{f"priors.{k}": PRIOR for k in ("logN.low", "logN.high", "logbeta.low", "logbeta.high",
+                                      "sigmain.rate")},
+    "methods": {"fit[nested_gaussian]", "evidence"},  # the changed entry and its reader
+    **{k: {"fit[nuts]"} for k in CHANGES if k.startswith("nuts.")},
+    **{k: {"fit[svi]"} for k in CHANGES if k.startswith("svi.")},
+    **{k: {"fit[laplace]"} for k in CHANGES if k.startswith("laplace.")},
+    **{k: NESTED_FITS for k in CHANGES if k.startswith("nested.")},
+    **{k: {"fit[gradient_free]"} for k in CHANGES if k.startswith("gradient_free.")},
+    **{k: NOTHING for k in CHANGES if k.startswith(("batching.", "study."))},  # no study here
+    "diagnostics.hdi_prob": {"posterior_summaries", "compare"},
+    "diagnostics.min_ess": {"posterior_summaries"},  # a threshold of the checks: not a fit
+    "diagnostics.max_r_hat": {"posterior_summaries"},
+    "figures.per_dataset": NOTHING,  # the figures are no longer wanted
+    "figures.chi2_levels": CHI2_FIGURES,
+    "figures.chi2_vmin": {"figure[chi2_map]"},
+    "figures.chi2_vmax": {"figure[chi2_map]"},
+    "figures.band_prob": {"figure[nuts_predictive]"},
+}  # fmt: skip
+# settings whose change adds jobs of their own (missing outputs) besides any rerun
+ADDS_JOBS = {"targets", "datasets.sigma_noise", "datasets.seeds"}
 
-    def nuts_draws(c):
-        c["nuts"]["num_samples"] = 201
+JOB = re.compile(r"^(?:local)?rule (\w+):\n(.*?)(?=^\S|\Z)", re.M | re.S)
 
-    def prior(c):
-        c["priors"]["sigmain_rate"] = 5.0
 
-    def band(c):
-        c["figures"]["band_prob"] = 0.8
+def dry_run_reasons(output: str) -> dict[str, str]:
+    """Job (rule, or rule[entry] / rule[figure]) -> its reason, from a dry run's output."""
+    jobs = {}
+    for rule, body in JOB.findall(output):
+        wildcards = re.search(r"^\s+wildcards: (.*)$", body, re.M)
+        named = dict(re.findall(r"(\w+)=([^,\s]+)", wildcards.group(1) if wildcards else ""))
+        which = named.get("entry") or named.get("figure")
+        job = f"{rule}[{which}]" if which else rule
+        other = {k: v for k, v in named.items() if k not in ("entry", "figure")}
+        if other not in ({}, {"noise": "0.1", "seed": "72"}):  # another dataset's, a block's
+            job += "@" + ",".join(f"{k}={v}" for k, v in other.items())
+        reason = re.search(r"^\s+reason: (.*)$", body, re.M)
+        jobs[job] = reason.group(1) if reason else ""
+    return jobs
 
-    def ess_floor(c):
-        c["diagnostics"]["min_ess"] = 300
 
-    # trajectories and best fit / chi2 map and trajectories / the three chi2 figures
-    # the Laplace approximation starts from Adam's end point, the gradient-free sampler from
-    # Laplace's mode; both are compared and costed (and drawn: methods_pair, cost)
-    assert _edited(tiny_run, steps) == {
-        "optimize": 1, "laplace": 1, "gradient_free": 1, "gradient_free_summary": 1,
-        "compare": 1, "cost": 1, "figure": 5, "all": 1,
-    }  # fmt: skip
-    assert _edited(tiny_run, grid) == {"chi2_map": 1, "figure": 3, "all": 1}
-    assert _edited(tiny_run, levels) == {"figure": 3, "all": 1}
-    # NUTS, the comparison, the cost and five figures; not the data, not SVI
-    assert _edited(tiny_run, nuts_draws) == {
-        "nuts": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
-    }  # fmt: skip
-    assert _edited(tiny_run, prior) == {
-        "nuts": 1, "svi": 1, "posterior_summaries": 1, "laplace": 1, "nested": 2,
-        "gradient_free": 1, "gradient_free_summary": 1, "compare": 1, "cost": 1, "evidence": 1,
-        "figure": 6, "all": 1,
-    }  # fmt: skip
-    assert _edited(tiny_run, band) == {"figure": 1, "all": 1}
-    # a threshold of the checks reruns the NUTS summary alone, not the sampler
-    assert _edited(tiny_run, ess_floor) == {
-        "posterior_summaries": 1, "gradient_free_summary": 1, "all": 1,
-    }  # fmt: skip
-    assert _edited(tiny_run, truth) == {
-        "simulate_data": 1, "chi2_map": 1, "optimize": 1, "laplace": 1, "nuts": 1, "svi": 1,
-        "posterior_summaries": 1, "nested": 2, "gradient_free": 1, "gradient_free_summary": 1,
-        "compare": 1, "cost": 1, "evidence": 1, "figure": len(FIGURES), "all": 1,
-    }  # fmt: skip
+def test_every_setting_has_a_change_and_an_expectation():
+    assert sorted(CHANGES) == sorted(leaf_keys(tiny_config()))
+    assert sorted(EXPECTED) == sorted(CHANGES)
+    for key, value in CHANGES.items():
+        node = tiny_config()
+        for part in key.split("."):
+            node = node[part]
+        assert node != value, key  # a change
+
+
+def test_changing_one_setting_reruns_exactly_what_reads_it(tiny_run, tmp_path):
+    # Each setting changed alone (a --configfile over the run's config), in dry runs: the jobs
+    # whose own reason is that their params changed are exactly those that read the setting;
+    # every other job planned reruns because a file it reads will be rewritten (or is new).
+    def dry_run(key: str):
+        edited = tmp_path / f"{key}.yaml"
+        edited.write_text(yaml.safe_dump(with_setting(tiny_config(), key, CHANGES[key])))
+        result = tiny_run.snakemake("-n", "--cores", "1", "--configfile", str(edited),
+                                    check=False)  # fmt: skip
+        return key, result
+
+    with ThreadPoolExecutor(max_workers=3) as pool:
+        results = dict(pool.map(dry_run, CHANGES))
+    wrong = {}
+    for key, result in results.items():
+        if EXPECTED[key] is None:  # a change the config's checks refuse, before any job
+            refused = result.returncode != 0 and f"config.{key}" in result.stderr + result.stdout
+            if not refused:
+                wrong[key] = f"not refused: {result.stdout[-2000:]}{result.stderr[-2000:]}"
+            continue
+        if result.returncode != 0:
+            wrong[key] = f"dry run failed:\n{result.stdout[-3000:]}\n{result.stderr[-3000:]}"
+            continue
+        jobs = dry_run_reasons(result.stdout)
+        changed = {job for job, why in jobs.items() if "Params have changed" in why}
+        for job, why in jobs.items():
+            downstream = why.startswith("Input files updated by another job")
+            new = key in ADDS_JOBS and "Missing output files" in why
+            if job not in changed and not downstream and not new:
+                wrong.setdefault(key, "")
+                wrong[key] += f"{job} reruns for another reason: {why}\n"
+        if changed != EXPECTED[key]:
+            wrong.setdefault(key, "")
+            wrong[key] += (f"params changed: {sorted(changed)}, expected {sorted(EXPECTED[key])}"
+                           "\n")  # fmt: skip
+        if not EXPECTED[key] and key not in ADDS_JOBS and jobs:
+            wrong.setdefault(key, "")
+            wrong[key] += f"reruns {sorted(jobs)}, expected nothing\n"
+    assert wrong == {}
     assert tiny_run.planned_jobs() == {}
 
 

@@ -72,11 +72,12 @@ def used_config(*keys, **lists):
         source, target = config, used
         for part in parents:
             source, target = source[part], target.setdefault(part, {})
-        target[last] = [e for e in source[last] if _entry_name(e) in names]
+        target[last] = [e for e in source[last] if entry_name(e) in names]
     return shlex.quote(json.dumps(used, sort_keys=True))
 
 
-def _entry_name(entry):
+def entry_name(entry):
+    """A method list's entry's name: a method's, or a variant's own."""
     return entry if isinstance(entry, str) else entry["name"]
 
 
@@ -289,7 +290,15 @@ def figure_config(wildcards):
     shown = [r for r in FIGURES[wildcards.figure].inputs if r in ENTRIES]
     if FITS in FIGURES[wildcards.figure].inputs or STYLES in FIGURES[wildcards.figure].options:
         shown += COMPARED
-    return used_config(*FIGURE_KEYS, methods=shown or COMPARED[:1], study__methods=STUDY_NAMES[:1])
+    return used_config(*figure_keys(FIGURES[wildcards.figure]), methods=shown or COMPARED[:1],
+                       study__methods=STUDY_NAMES[:1])
+
+
+def figure_keys(spec):
+    """The config keys a figure's options read (the styles aside: the entries give them), so
+    that a setting reruns only the figures drawn with it."""
+    return ["study.rank_bins" if o == "rank_bins" else f"figures.{o}"
+            for o in spec.options if o != STYLES]  # fmt: skip
 
 
 def figure_stage(wildcards):

@@ -27,26 +27,24 @@ rule fit:
         " --out {output} --threads {threads} --config {params.config} > {log} 2>&1"
 
 
-rule posterior_summaries:  # one job: ArviZ is imported once
+rule posterior_summary:
     input:
-        fits=[f"{DATASET}/{name}.nc" for name in SUMMARISED],
+        fit=f"{DATASET}/{{entry}}.nc",
         code=code("stages.summary"),
     output:
-        [f"{DATASET}/{name}_summary.csv" for name in SUMMARISED],
+        f"{DATASET}/{{entry}}_summary.csv",
     params:
-        fits=named_files(SUMMARISED),
-        csv=named_files(SUMMARISED, "{name}_summary.csv"),
-        config=used_config("diagnostics", methods=SUMMARISED),
+        config=lambda wildcards: used_config("diagnostics", methods=[wildcards.entry]),
     log:
-        log("summaries"),
+        log("{entry}_summary"),
     resources:
         mem_mb=1000,
         runtime=5,
     conda:
         ENV
     shell:
-        "python -m pipeline.stages.summary --fits {params.fits} --csv {params.csv}"
-        " --config {params.config} > {log} 2>&1"
+        "python -m pipeline.stages.summary --fits {wildcards.entry}={input.fit}"
+        " --csv {wildcards.entry}={output} --config {params.config} > {log} 2>&1"
 
 
 rule compare:
