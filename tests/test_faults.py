@@ -14,12 +14,22 @@ import psutil
 import pytest
 from conftest import REPO, Workflow, tiny_config
 
-from pipeline.io.files import read
-from pipeline.io.layouts import INFERENCE_LAYOUTS, LAYOUTS
+from pipeline.io.files import LAYOUTS, read_dataset, read_inference
+from pipeline.methods import variants
 
 DATASET = "results/noise0.1/seed72"
-KINDS = {layout.filename: kind for kind, layout in (LAYOUTS | INFERENCE_LAYOUTS).items()
+# a dataset's files: its stages' (by layout) and every method entry's (by its method's layout)
+KINDS = {layout.filename: kind for kind, layout in LAYOUTS.items()
          if not kind.startswith(("fixed_truth", "sbc"))}  # fmt: skip
+ENTRIES = {f"{v.name}.nc": v for v in variants(tiny_config()["methods"], tiny_config())}
+
+
+def read(path: Path) -> None:
+    """Read a dataset's NetCDF file by its layout (which checks it)."""
+    if path.name in ENTRIES:
+        read_inference(path, ENTRIES[path.name].method.layout)
+    else:
+        read_dataset(path, KINDS[path.name])
 
 
 def every_file_passes_its_layout(folder: Path, temporaries: bool = False) -> list[str]:
@@ -30,7 +40,7 @@ def every_file_passes_its_layout(folder: Path, temporaries: bool = False) -> lis
     assert temporaries or not left, left
     for name in names:
         if name.endswith(".nc"):
-            read(folder / name, KINDS[name])
+            read(folder / name)
     return names
 
 
@@ -43,7 +53,8 @@ def start_snakemake(workflow: Workflow, *targets: str) -> subprocess.Popen:
 
 
 def wait_for_stage(snakemake: subprocess.Popen, stage: str, timeout: float = 120) -> psutil.Process:
-    """The process of the job running `python -m pipeline.stages.<stage>` under snakemake."""
+    """The process of the job running `python -m pipeline.stages.<stage>` (e.g. "fit nuts")
+    under snakemake."""
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         for child in psutil.Process(snakemake.pid).children(recursive=True):
@@ -63,7 +74,7 @@ def test_a_killed_sampling_job_is_rebuilt_and_nothing_else(tmp_path, moment):
     workflow.snakemake("--cores", "1", f"{DATASET}/data.nc")
     data_mtime = (tmp_path / DATASET / "data.nc").stat().st_mtime_ns
     snakemake = start_snakemake(workflow, f"{DATASET}/nuts.nc")
-    job = wait_for_stage(snakemake, "nuts")
+    job = wait_for_stage(snakemake, "fit nuts")
     if moment == "while writing":  # the fit is done and the file is being written
         log = tmp_path / DATASET / "logs" / "nuts.log"
         deadline = time.monotonic() + 120
@@ -77,7 +88,7 @@ def test_a_killed_sampling_job_is_rebuilt_and_nothing_else(tmp_path, moment):
     # what is there is whole (a write's temporary may be left); the rerun makes only what is
     # missing, and removes the temporary
     every_file_passes_its_layout(tmp_path / DATASET, temporaries=True)
-    assert workflow.planned_jobs(f"{DATASET}/nuts.nc") == {"nuts": 1}
+    assert workflow.planned_jobs(f"{DATASET}/nuts.nc") == {"fit": 1}
     workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc")
     assert "nuts.nc" in every_file_passes_its_layout(tmp_path / DATASET)
     assert (tmp_path / DATASET / "data.nc").stat().st_mtime_ns == data_mtime
@@ -88,7 +99,7 @@ def test_a_killed_snakemake_resumes_after_unlock(tmp_path):
     # the README's remedy, --unlock and then the same command, completes the run
     workflow = Workflow(tmp_path, tiny_config())
     snakemake = start_snakemake(workflow, f"{DATASET}/nuts.nc")
-    wait_for_stage(snakemake, "nuts")
+    wait_for_stage(snakemake, "fit nuts")
     os.killpg(snakemake.pid, signal.SIGKILL)  # snakemake and its job, at once
     snakemake.wait(timeout=60)
     locked = workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc", check=False)
@@ -148,7 +159,11 @@ def test_a_truncated_intermediate_is_named_and_forcerun_rebuilds_it(tiny_run):
     assert result.returncode != 0
     log = (tiny_run.path / DATASET / "logs" / "compare.log").read_text()
     assert f"input {DATASET}/nuts.nc (nuts.nc) is not a readable NetCDF file" in log
-    # the README's remedy: rebuild the file and what depends on it
-    tiny_run.snakemake("--cores", "2", "--forcerun", "nuts")
-    read(nuts, "nuts")
+    # the remedy: rebuild the file (--forcerun takes it by name: its rule, fit, writes every
+    # method entry's file) and what depends on it
+    assert tiny_run.planned_jobs("--forcerun", f"{DATASET}/nuts.nc") == {
+        "fit": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
+    }  # fmt: skip
+    tiny_run.snakemake("--cores", "2", "--forcerun", f"{DATASET}/nuts.nc")
+    read(nuts)
     assert tiny_run.planned_jobs() == {}

@@ -231,13 +231,13 @@ def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys, axis, message):
     assert not (tmp_path / "c.nc").exists()
 
 
-def test_a_grid_of_a_parameter_the_model_lacks_is_named(small_files, tmp_path):
-    axes = {"logN": GRID["logN"], "loggamma": GRID["logbeta"]}  # the free-gamma model's
+def test_a_grid_fixing_a_parameter_the_model_lacks_is_named(small_files, tmp_path):
+    fixed = {"loggamma": 0.0}  # the free-gamma model's: the tutorial's model has no such one
     args = ["--data", str(small_files / "data.nc"), "--out", str(tmp_path / "c.nc"),
-            *settings(chi2_map={"axes": axes})]  # fmt: skip
+            *settings(chi2_map={"axes": GRID, "fixed": fixed})]  # fmt: skip
     with pytest.raises(SystemExit) as exit_:
         chi2_map.main(args)
-    assert "config.chi2_map.axes.loggamma" in str(exit_.value.code)
+    assert "config.chi2_map.fixed.loggamma: model parameter not among" in str(exit_.value.code)
     assert not (tmp_path / "c.nc").exists()
 
 

@@ -323,42 +323,30 @@ def test_changing_one_setting_reruns_exactly_what_reads_it(tiny_run, tmp_path):
 @pytest.mark.parametrize(
     ("module", "expected"),
     [
-        # and what reads optimize.nc: the Laplace stage and three figures
-        (
-            "inference/optimize.py",
-            {
-                "optimize": 1,
-                "laplace": 1,
-                "gradient_free": 1,
-                "gradient_free_summary": 1,
-                "compare": 1,
-                "cost": 1,
-                "figure": 5,
-            },
-        ),
-        # NUTS, and what reads nuts.nc: the summaries, the comparison, the cost, five figures
-        (
-            "inference/nuts.py",
-            {"nuts": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5},
-        ),
-        ("analysis/summary.py", {"posterior_summaries": 1, "gradient_free_summary": 1}),
+        # and what reads optimize.nc: the Laplace fit (it starts from Adam's end point), the
+        # gradient-free fit (from Laplace's mode), their summary, comparison and cost, and the
+        # figures of the trajectories, the best fit and every method (methods_pair, cost)
+        ("inference/optimize.py",
+         {"optimize": 1, "fit": 2, "posterior_summaries": 1, "compare": 1, "cost": 1,
+          "figure": 5}),
+        # the NUTS fit (the only method that runs it), and what reads nuts.nc: the summaries,
+        # the comparison, the cost, five figures
+        ("inference/nuts.py",
+         {"fit": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5}),
+        # the summary and compare stages import it, and the fits of NUTS, SVI and the
+        # gradient-free sampler run its checks
+        ("analysis/summary.py",
+         {"fit": 3, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5}),
         # its three figures, and the three of plots/methods.py, which takes its colours
         ("plots/posterior.py", {"figure": 6}),
-        # and the cost stage, which counts a Laplace fit's evaluations from its settings
-        (
-            "inference/laplace.py",
-            {
-                "laplace": 1,
-                "gradient_free": 1,
-                "gradient_free_summary": 1,
-                "compare": 1,
-                "cost": 1,
-                "figure": 2,
-            },
-        ),
-        ("inference/nested.py", {"nested": 2, "compare": 1, "cost": 1, "evidence": 1, "figure": 3}),
+        # the Laplace fit, and the gradient-free one that starts from it
+        ("inference/laplace.py",
+         {"fit": 2, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 2}),
+        # both nested-sampling entries (the Voigt line's and the Gaussian line's)
+        ("inference/nested.py",
+         {"fit": 2, "compare": 1, "cost": 1, "evidence": 1, "figure": 3}),
     ],
-)
+)  # fmt: skip
 def test_editing_a_code_module_reruns_the_stages_that_import_it(tiny_run, module, expected):
     # Snakemake compares checksums of small inputs: only a real edit counts, not a touch.
     path = tiny_run.sources / "pipeline" / module
@@ -381,6 +369,27 @@ def test_a_bad_setting_stops_the_run_before_any_job(tiny_workflow):
     assert "config.datasets.sigma_noise[1] = -0.5" in result.stderr
     assert "config.precision = 'float16'" in result.stderr
     assert "float32" in result.stderr  # says what is allowed
+    assert not (tiny_workflow.path / "results").exists()
+
+
+@pytest.mark.parametrize(
+    ("edit", "expected"),
+    [
+        ({"model": "nope"}, "config.model = 'nope': unknown model (the models are: voigt"),
+        ({"methods": ["nuts", {"name": "svi4", "method": "svi", "num_chains": 4}]},
+         "config.methods[1].num_chains: unknown setting of method 'svi' (allowed: "),
+        ({"priors": {"logN": {"low": 20.5, "high": 21.5}, "logbeta": {"low": -1.0, "high": 1.0},
+                     "sigmain": {"rate": -1.0}}},
+         "config.priors.sigmain.rate = -1.0: must be positive"),
+    ],
+)  # fmt: skip
+def test_a_setting_the_model_or_methods_refuse_stops_the_run_before_any_job(
+    tiny_workflow, edit, expected
+):
+    tiny_workflow.write_config(tiny_config() | edit)
+    result = tiny_workflow.snakemake("--cores", "1", check=False)
+    assert result.returncode != 0
+    assert expected in result.stderr
     assert not (tiny_workflow.path / "results").exists()
 
 
