@@ -1,7 +1,9 @@
 """Wall time of every stage's real command line, cold and warm JAX cache, split into its parts.
 
 Each stage runs as a subprocess (`python -m pipeline.stages.<name>`, the CLI's default settings,
-which equal the config's) on the default dataset, first with an empty compilation cache (cold),
+which are the config's; a fit is `python -m pipeline.stages.fit ENTRY`, one stage per entry of
+the config's `methods`; --quick passes the quick overlay's sections as `--config JSON`) on the
+default dataset, first with an empty compilation cache (cold),
 then again with the cache that run filled (warm). The parts come from separate runs in the same
 conditions: `python -c "import <stage modules>"` (interpreter + imports) and benchmarks.driver
 (backend start, compile, compute, NetCDF I/O); `other` is what the parts leave of the wall time.
@@ -17,12 +19,14 @@ from typing import Any
 
 from benchmarks.common import (
     PYTHON,
+    QUICK_OVERLAY,
     CommandFailed,
     Run,
     Stats,
     Table,
     bench_config,
     jax_env,
+    load_config,
     remove,
     run_command,
     scratch,
@@ -37,11 +41,22 @@ FIXED_PARTS = ("interp_imports", "backend_start", "compile")
 
 @dataclass(frozen=True)
 class Stage:
-    """One benchmarked stage command: its module and the modules it imports lazily."""
+    """One benchmarked stage command: its module, the method entry it fits (the generic fit
+    stage, `python -m pipeline.stages.fit ENTRY`) and the modules it imports lazily."""
 
     name: str
     module: str
-    lazy_imports: tuple[str, ...] = ()
+    extra_imports: tuple[str, ...] = ()
+    entry: str | None = None  # the config's method entry, for the fit stage
+
+    @property
+    def lazy_imports(self) -> tuple[str, ...]:
+        """Modules imported after the stage's own: a fit's method modules (pipeline.methods
+        imports the inference code only when a method fits: its `runs`), then extra ones."""
+        runs = ()
+        if self.entry is not None:
+            runs = tuple(f"pipeline.{m}" for m in _default_variant(self.entry).method.runs)
+        return (*runs, *self.extra_imports)
 
     @property
     def imports(self) -> tuple[str, ...]:
@@ -49,15 +64,36 @@ class Stage:
         return (self.module, *self.lazy_imports)
 
 
+FIT = "pipeline.stages.fit"
+# modules a fit's method imports inside its inference code (beyond its `runs`)
+FIT_EXTRA_IMPORTS = {"nested": ("jaxns.core", "tensorflow_probability")}
+
+
+def _default_variant(entry: str) -> Any:
+    """The entry of the default config's `methods` called `entry` (pipeline.methods.Variant)."""
+    from pipeline.methods import find
+
+    config = load_config()
+    return find(config["methods"], config, entry)
+
+
+def _fit_stages() -> tuple[Stage, ...]:
+    """One fit stage per entry of the default config's `methods` (a start before its user)."""
+    from pipeline.methods import variants
+
+    config = load_config()
+    found = []
+    for v in variants(config["methods"], config):
+        extra = FIT_EXTRA_IMPORTS.get(v.method.name, ())
+        found.append(Stage(v.name, FIT, extra, entry=v.name))
+    return tuple(found)
+
+
 STAGES = (
     Stage("data", "pipeline.stages.data"),
     Stage("chi2_map", "pipeline.stages.chi2_map"),
     Stage("optimize", "pipeline.stages.optimize"),
-    Stage("laplace", "pipeline.stages.laplace"),
-    Stage("nuts", "pipeline.stages.nuts"),
-    Stage("svi", "pipeline.stages.svi"),
-    Stage("nested", "pipeline.stages.nested", ("jaxns.core", "tensorflow_probability")),
-    Stage("gradient_free", "pipeline.stages.gradient_free"),
+    *_fit_stages(),
     Stage("summary", "pipeline.stages.summary"),
     Stage("compare", "pipeline.stages.compare"),
     Stage("figure_fit", "pipeline.stages.figure", ("pipeline.plots.fit",)),
@@ -84,6 +120,35 @@ TARGETS = (
 )
 
 
+# the config sections each stage reads (its KEYS), besides a fit's method section: --quick
+# passes the quick overlay's values of these as the stage's --config JSON
+SECTIONS = {
+    "data": ("line",),
+    "chi2_map": ("line", "chi2_map"),
+    "optimize": ("line", "optimize"),
+    "summary": ("diagnostics",),
+    "compare": ("diagnostics",),
+    "figure_fit": ("figures",),
+    "figure_posterior": ("figures",),
+}
+
+
+def start_file(entry: str) -> str | None:
+    """The file a fit of `entry` starts from (optimize.nc, or its start entry's), or None."""
+    from pipeline.methods import variants
+    from pipeline.methods.config import start_of
+
+    config = load_config()
+    entries = variants(config["methods"], config)
+    variant = next(v for v in entries if v.name == entry)
+    if variant.method.start is None:
+        return None
+    if variant.method.start == "adam":
+        return "optimize.nc"
+    source = start_of(variant, entries)
+    return f"{source.name if source else variant.method.start}.nc"
+
+
 def cli_args(name: str, workdir: Path, quick: bool) -> list[str]:
     """Arguments of stage `name` in `workdir`: default settings, or the quick config's."""
     config = bench_config(quick)
@@ -93,66 +158,43 @@ def cli_args(name: str, workdir: Path, quick: bool) -> list[str]:
         return str(workdir / name)
 
     data, nuts, svi = path("data.nc"), path("nuts.nc"), path("svi.nc")
-    args = {
-        "data": ["--out", data, "--sigma-noise", str(noise), "--seed", str(seed)],
-        "chi2_map": ["--data", data, "--out", path("chi2_map.nc")],
-        "optimize": ["--data", data, "--out", path("optimize.nc")],
-        "laplace": [
-            "--data", data, "--optimize", path("optimize.nc"), "--out", path("laplace.nc"),
-        ],
-        "nuts": ["--data", data, "--out", nuts],
-        "svi": ["--data", data, "--out", svi],
-        "nested": ["--data", data, "--out", path("nested.nc")],
-        "gradient_free": [
-            "--data", data, "--laplace", path("laplace.nc"), "--out", path("gradient_free.nc"),
-        ],
-        "summary": ["--nuts", nuts, "--svi", svi, "--nuts-csv", path("nuts_summary.csv"),
-                    "--svi-csv", path("svi_summary.csv")],
-        "compare": [
-            "--nuts", nuts, "--svi", svi, "--out", path("compare.nc"),
-            "--csv", path("compare.csv"),
-        ],
-        "figure_fit": ["chi2_map", f"chi2_map={path('chi2_map.nc')}", "--out", path("fit.png")],
-        "figure_posterior": [
-            "nuts_vs_svi", f"data={data}", f"nuts={nuts}", f"svi={svi}",
-            "--out", path("posterior.png"),
-        ],
-    }[name]  # fmt: skip
-    return args + (quick_flags(name, config) if quick else [])
+    stage = BY_NAME[name]
+    if stage.entry is not None:
+        start = start_file(stage.entry)
+        args = [stage.entry, "--data", data, *(["--start", path(start)] if start else []),
+                "--out", path(f"{stage.entry}.nc")]  # fmt: skip
+    else:
+        args = {
+            "data": ["--out", data, "--sigma-noise", str(noise), "--seed", str(seed)],
+            "chi2_map": ["--data", data, "--out", path("chi2_map.nc")],
+            "optimize": ["--data", data, "--out", path("optimize.nc")],
+            # one posterior_summary job of the workflow: one entry's table
+            "summary": ["--fits", f"nuts={nuts}", "--csv", f"nuts={path('nuts_summary.csv')}"],
+            "compare": [
+                "--fits", f"nuts={nuts}", f"svi={svi}", "--out", path("compare.nc"),
+                "--csv", path("compare.csv"),
+            ],
+            "figure_fit": [
+                "chi2_map", f"chi2_map={path('chi2_map.nc')}", "--out", path("fit.png"),
+            ],
+            "figure_posterior": [
+                "nuts_vs_svi", f"data={data}", f"nuts={nuts}", f"svi={svi}",
+                "--out", path("posterior.png"),
+            ],
+        }[name]  # fmt: skip
+    return args + (quick_config(name) if quick else [])
 
 
-def quick_flags(name: str, config: dict[str, Any]) -> list[str]:
-    """The settings flags that shrink stage `name` to `config` (the quick config)."""
-    grid, figures = config["chi2_map"], config["figures"]
-    axis = {a: [str(grid[a][k]) for k in ("min", "max", "num")] for a in ("logN", "logbeta")}
-    flags = {
-        "data": {"--n-points": [config["line"]["n_points"]]},
-        "chi2_map": {"--logN": axis["logN"], "--logbeta": axis["logbeta"]},
-        "optimize": {"--steps": [config["optimize"]["steps"]]},
-        "nuts": {
-            "--num-warmup": [config["nuts"]["num_warmup"]],
-            "--num-samples": [config["nuts"]["num_samples"]],
-        },
-        "svi": {
-            "--num-steps": [config["svi"]["num_steps"]],
-            "--num-draws": [config["svi"]["num_draws"]],
-        },
-        "nested": {
-            "--num-live-points": [config["nested"]["num_live_points"]],
-            "--max-samples": [config["nested"]["max_samples"]],
-            "--dlogZ": [config["nested"]["dlogZ"]],
-        },
-        "gradient_free": {
-            f"--{k.replace('_', '-')}": [config["gradient_free"][k]]
-            for k in ("num_warmup", "num_samples", "num_chains")
-        },
-        "figure_fit": {
-            "--chi2-levels": figures["chi2_levels"],
-            "--chi2-vmin": [figures["chi2_vmin"]],
-            "--chi2-vmax": [figures["chi2_vmax"]],
-        },
-    }.get(name, {})
-    return [str(item) for flag, values in flags.items() for item in (flag, *values)]
+def quick_config(name: str) -> list[str]:
+    """`--config JSON`: the quick overlay's sections that stage `name` reads (a fit: the line
+    and its method's section), which shrink it to the quick config's settings."""
+    stage = BY_NAME[name]
+    if stage.entry is not None:
+        sections: tuple[str, ...] = ("line", _default_variant(stage.entry).method.name)
+    else:
+        sections = SECTIONS.get(name, ())
+    given = {k: QUICK_OVERLAY[k] for k in sections if k in QUICK_OVERLAY}
+    return ["--config", json.dumps(given)] if given else []
 
 
 def stage_command(stage: Stage, workdir: Path, quick: bool) -> list[str]:
@@ -190,8 +232,8 @@ def phase_timer_seconds(path: Path) -> dict[str, float]:
 def stage_samples(run: Run, stage: Stage, workdir: Path) -> dict[str, float]:
     """What one CLI run measured: wall, max RSS and the PhaseTimer phases it recorded."""
     sample = {"wall": run.wall, "max_rss_mb": run.max_rss_mb}
-    if stage.name in ("nuts", "svi", "nested", "gradient_free"):
-        seconds = phase_timer_seconds(workdir / f"{stage.name}.nc")
+    if stage.entry is not None:  # every fit's file records its compile and run seconds
+        seconds = phase_timer_seconds(workdir / f"{stage.entry}.nc")
         sample["fit"] = seconds["run_seconds"]
         sample["fit_compile"] = seconds["compile_seconds"]
     return sample

@@ -62,7 +62,10 @@ def _keys_help(keys: Sequence[str]) -> str:
     from pipeline.setup.config import describe
 
     lines = ["config keys this stage reads (config/README.md has them all):"]
-    lines += [f"  {key}: {describe(key)}" for key in keys]
+    lines += [
+        f"  {key}: {describe(key) if not key.startswith('<') else 'the section of the method fitted'}"
+        for key in keys
+    ]
     return "\n".join(lines)
 
 
