@@ -62,10 +62,8 @@ def _keys_help(keys: Sequence[str]) -> str:
     from pipeline.setup.config import describe
 
     lines = ["config keys this stage reads (config/README.md has them all):"]
-    lines += [
-        f"  {key}: {describe(key) if not key.startswith('<') else 'the section of the method fitted'}"
-        for key in keys
-    ]
+    # a placeholder such as "<the method's own section>" names no key of the schema
+    lines += [f"  {key}: {'' if key.startswith('<') else describe(key)}" for key in keys]
     return "\n".join(lines)
 
 
