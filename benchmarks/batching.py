@@ -2,8 +2,9 @@
 
 python -m benchmarks.batching --json OUT [--datasets K] [--repeats N] [--quick]
 
-In one process (1 thread), K datasets drawn from the prior as the SBC study draws them are
-fitted by each method with the config's settings three ways, side by side, each way compiled
+In one process (1 thread), K datasets drawn from the prior as the SBC study draws them (its
+datasets 0..K-1) are fitted by each entry of the study's methods (pipeline.methods' registry:
+the fit its block jobs run) with the config's settings three ways, side by side, each way compiled
 first (compile time is not counted): `alone`, one call of a batch-of-one program per dataset
 (the in-process floor: what fitting that dataset costs once everything is compiled);
 `block`, calls of `batching.per_call` datasets through jax.lax.map (the studies' CPU default);
@@ -29,51 +30,63 @@ def main() -> None:
     p.add_argument("--repeats", type=int, default=3)
     p.add_argument("--quick", action="store_true", help="the quick config's small settings")
     args = p.parse_args()
-    configure_jax(1, "float32")
-    import numpy as np
-
     from benchmarks.common import bench_config
-    from pipeline import inference
-    from pipeline.analysis import sbc
-    from pipeline.analysis.sbc import simulate_study
-    from pipeline.physics.simulate import LineSettings
 
     config = bench_config(args.quick)
-    priors = inference.Priors(
-        (config["priors"]["logN"]["low"], config["priors"]["logN"]["high"]),
-        (config["priors"]["logbeta"]["low"], config["priors"]["logbeta"]["high"]),
-        config["priors"]["sigmain_rate"],
-    )
-    line_settings = LineSettings(**{k: v for k, v in config["line"].items()
-                                    if k not in ("logN", "logbeta")})  # fmt: skip
+    dtype = config["precision"]
+    configure_jax(1, dtype)
+    import numpy as np
+
+    from pipeline.analysis import sbc
+    from pipeline.inference.batching import Batching
+    from pipeline.methods import dataset_keys, variants
+    from pipeline.methods.base import FitInput
+    from pipeline.models import get_model
+    from pipeline.models.spec import Problem, linear_grid
+    from pipeline.stages.sbc_simulate import TRUTH_STREAM
+
+    # the study's datasets 0..K-1, drawn as the sbc_simulate stage draws them
+    model, seed = get_model(config["model"]), config["study"]["seed"]
+    line = model.line(config["line"], linear_grid(config["line"], dtype), dtype)
+    problem = Problem(model, line, model.own_priors(config["priors"]))
     indices = np.arange(args.datasets)
-    block = simulate_study(line_settings, priors, 0, indices, "float32")
-    line, ys = line_settings.line("float32"), block["f_obs"]
-    nuts = inference.NutsSettings(**{k: v for k, v in config["nuts"].items() if k != "seed"})
-    svi = inference.SviSettings(**{k: v for k, v in config["svi"].items() if k != "seed"})
-    keys = inference.dataset_keys(0, indices)
-    adam = sbc.AdamStart((20.75, 0.5), 0.02, 30)
-    inits = sbc.adam_starts(line, ys, adam)
-    fits = {
-        "nuts": lambda b: inference.fit_nuts(line, priors, ys, keys, nuts, b),
-        "svi": lambda b: inference.fit_svi(line, priors, ys, keys, svi, b),
-        "laplace": lambda b: inference.fit_laplace(line, priors, ys, inits, b),
-    }
+    seeds = np.array([sbc.study_noise_seed(seed, i) for i in indices], dtype=np.uint32)
+    ys = sbc.simulate_study(problem, dataset_keys(seed, TRUTH_STREAM, indices), seeds)["f_obs"]
+    o = config["optimize"]
+    adam = sbc.AdamStart(o["init"], o["adam_learning_rate"], o["steps"])
+
     per_call = config["batching"]["per_call"]
     ways = {
-        "alone": inference.Batching(1, 1),
-        "block": inference.Batching(per_call, 1),
-        "vmap": inference.Batching(per_call, per_call),
+        "alone": Batching(1, 1),
+        "block": Batching(per_call, 1),
+        "vmap": Batching(per_call, per_call),
     }
-    seconds: dict[str, dict[str, list[float]]] = {m: {w: [] for w in ways} for m in fits}
-    for method, fit in fits.items():
+    # the study's method entries (nuts, svi, laplace by default), fitted as its block jobs fit
+    entries = [v for v in variants(config["study"]["methods"], config) if v.model == model.name]
+    seconds: dict[str, dict[str, list[float]]] = {v.name: {w: [] for w in ways} for v in entries}
+    means: dict[str, np.ndarray] = {}  # each entry's posterior means: a later entry's start
+    for variant in entries:
+        method = variant.method
+        if method.start == "adam":
+            starts = sbc.adam_starts(problem, ys, adam)
+        elif method.start is not None:
+            start = next(v.name for v in entries if v.method.name == method.start)
+            starts = means[start].astype(ys.dtype)
+        else:
+            starts = None
+        keys = None
+        if method.seeded:
+            keys = dataset_keys(variant.settings["seed"], variant.name, indices)
+        settings = variant.typed_settings()
         for repeat in range(args.repeats + 1):  # the first round compiles, and is not counted
             for way, batching in ways.items():
-                start = time.perf_counter()
-                _, timing = fit(batching)
+                start_time = time.perf_counter()
+                arrays, timing = method.fit(FitInput(problem, ys, keys, starts, settings,
+                                                     batching), False)  # fmt: skip
                 if repeat:
-                    seconds[method][way].append(timing["run_seconds_per_dataset"])
-                print(f"{method} {way}: {time.perf_counter() - start:.1f} s", flush=True)
+                    seconds[variant.name][way].append(timing["run_seconds_per_dataset"])
+                print(f"{variant.name} {way}: {time.perf_counter() - start_time:.1f} s", flush=True)
+        means[variant.name] = method.draws(arrays, model.names).mean(axis=(1, 2))
     args.json.write_text(json.dumps({"datasets": args.datasets, "per_call": per_call,
                                      "seconds": seconds}))  # fmt: skip
 
