@@ -50,7 +50,7 @@ def _resolved(node: Mapping) -> Mapping:
 
 
 def schema_node(key: str) -> Mapping:
-    """The schema of a dotted config key, e.g. 'chi2_map.axes.logN.num' (a key the schema
+    """The schema of a dotted config key, e.g. 'chi2_map.axes.<param>.num' (a key the schema
     allows by its kind, a parameter's name, takes its section's additionalProperties)."""
     node: Any = _schema()
     for part in key.split("."):
