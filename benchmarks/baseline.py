@@ -1,37 +1,52 @@
 """This checkout against an earlier revision, side by side: a sweep's next dataset's fitting jobs.
 
-python -m benchmarks.baseline REVISION [--repeats N]
+python -m benchmarks.baseline REVISION [--repeats N] [--quick]
 
 A sweep pays, for every dataset after the first, whatever its jobs cannot take from the JAX
 cache. For each revision in turn (alternating, so that both see the same machine load), with
 an empty cache: snakemake fits dataset A (noise 0.1, seed 1), then dataset B (noise 0.2,
-seed 2), each revision through its own Snakefile and job environment. B's job times come
-from Snakemake's benchmark files. Writes results/benchmarks/baseline.csv and baseline.md.
+seed 2), each revision through its own Snakefile, config and job environment. B's job times
+come from Snakemake's benchmark files. Writes results/benchmarks/baseline.csv and baseline.md.
+
+Only what every revision exposes the same way is driven: snakemake targets (the files
+{dataset}/optimize.nc, laplace.nc, nuts.nc, svi.nc) and the benchmark files of their jobs
+(benchmarks/{name}.tsv: the old per-method rules' and the generic fit rule's, one per entry,
+have the same names), never a stage's command line, whose flags differ between revisions
+(e.g. before and after the generic `fit` stage and `--config JSON`). Each revision runs its
+own config/config.yaml; --quick shrinks both with the settings of the quick overlay
+(benchmarks.common.QUICK_OVERLAY) that both configs spell the same way.
 """
 
 from __future__ import annotations
 
 import argparse
+import csv
+import math
 import os
 import subprocess
 from collections import defaultdict
+from collections.abc import Mapping
 from pathlib import Path
+from typing import Any
 
 from benchmarks.common import (
     OUT,
     PYTHON,
+    QUICK_OVERLAY,
     REPO,
     Stats,
     Table,
     load_config,
     machine,
+    merged,
     remove,
     run_command,
     scratch,
     write_config,
 )
-from pipeline.analysis.fixed_truth import job_seconds
 
+# the jobs timed: rules of every revision, or entries of the generic fit rule (their files and
+# benchmark files are named alike in every revision)
 RULES = ("optimize", "laplace", "nuts", "svi")
 FIRST, NEXT = "results/noise0.1/seed1", "results/noise0.2/seed2"
 
@@ -44,11 +59,38 @@ def checkout(revision: str) -> Path:
     return path
 
 
-def next_dataset_seconds(tree: Path) -> dict[str, float]:
+def job_seconds(folder: Path, name: str) -> float:
+    """Wall seconds of a dataset's job `name`, from its Snakemake benchmark file (column `s`;
+    NaN if there is none): benchmarks/{rule or entry}.tsv in every revision."""
+    path = folder / "benchmarks" / f"{name}.tsv"
+    if not path.is_file():
+        return math.nan
+    with path.open() as fh:
+        return float(next(csv.DictReader(fh, delimiter="\t"))["s"])
+
+
+def common_overlay(overlay: Mapping[str, Any], *configs: Mapping[str, Any]) -> dict[str, Any]:
+    """The settings of `overlay` that every config in `configs` has, spelled the same way
+    (the same keys, a section where each has a section): what shrinks them all alike."""
+    found: dict[str, Any] = {}
+    for key, value in overlay.items():
+        if not all(isinstance(c, Mapping) and key in c for c in configs):
+            continue
+        if isinstance(value, Mapping):
+            if all(isinstance(c[key], Mapping) for c in configs):
+                inner = common_overlay(value, *(c[key] for c in configs))
+                if inner:
+                    found[key] = inner
+        elif not any(isinstance(c[key], Mapping) for c in configs):
+            found[key] = value
+    return found
+
+
+def next_dataset_seconds(tree: Path, overlay: Mapping[str, Any]) -> dict[str, float]:
     """Wall seconds of each fitting job of dataset B after dataset A, empty cache at the start."""
     workdir, cache = scratch("baseline-run"), scratch("cache")
     try:
-        config = load_config(tree / "config" / "config.yaml")
+        config = merged(load_config(tree / "config" / "config.yaml"), overlay)
         config["datasets"] |= {"sigma_noise": [0.1, 0.2], "seeds": [1, 2]}
         write_config(workdir, config)
         # each revision's jobs get their environment from its own Snakefile, not from here
@@ -64,14 +106,16 @@ def next_dataset_seconds(tree: Path) -> dict[str, float]:
         remove(cache)
 
 
-def compare(revision: str, repeats: int) -> Table:
+def compare(revision: str, repeats: int, quick: bool = False) -> Table:
     """Median seconds of each job of the next dataset, the revision's and this checkout's."""
     samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     trees = {revision: checkout(revision), "checkout": REPO}
     try:
+        configs = [load_config(tree / "config" / "config.yaml") for tree in trees.values()]
+        overlay = common_overlay(QUICK_OVERLAY, *configs) if quick else {}
         for repeat in range(repeats):
             for name, tree in trees.items():
-                for rule, seconds in next_dataset_seconds(tree).items():
+                for rule, seconds in next_dataset_seconds(tree, overlay).items():
                     samples[name][rule].append(seconds)
                 print(f"  {repeat} {name}: {dict(samples[name])}", flush=True)
     finally:
@@ -89,8 +133,12 @@ def compare(revision: str, repeats: int) -> Table:
     notes = [
         f"baseline: {revision}; checkout: {machine()['git']}; median of {repeats} runs each, "
         "alternating; job wall seconds of the second dataset (noise 0.2, seed 2) after the first "
-        "(noise 0.1, seed 1) filled an empty JAX cache; default settings, --cores 1",
+        "(noise 0.1, seed 1) filled an empty JAX cache; each revision's own default config, "
+        "--cores 1",
     ]
+    if quick:
+        notes.append(f"--quick: both configs shrunk by {overlay} (the quick overlay's settings "
+                     "both revisions spell the same way)")  # fmt: skip
     return Table("baseline", f"Next dataset's fitting jobs: {revision} against this checkout",
                  rows, notes=notes)  # fmt: skip
 
@@ -99,9 +147,10 @@ def main(argv: list[str] | None = None) -> None:
     """Command line: compare a revision with this checkout and write the table."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.baseline", description=__doc__)
     p.add_argument("revision", help="a git revision of this repository, e.g. HEAD~3")
-    p.add_argument("--repeats", type=int, default=3, help="runs per revision (default 3)")
+    p.add_argument("--repeats", type=int, help="runs per revision (default 3, --quick 1)")
+    p.add_argument("--quick", action="store_true", help="smoke run: quick settings, 1 repeat")
     args = p.parse_args(argv)
-    table = compare(args.revision, args.repeats)
+    table = compare(args.revision, args.repeats or (1 if args.quick else 3), args.quick)
     print(table.text())
     table.write_csv()
     (OUT / "baseline.md").write_text(table.markdown())

@@ -1,8 +1,10 @@
 """Where the time of the nuts, svi and figure stages goes, warm cache: phases, imports, cProfile.
 
-For each stage, three runs after the cache is warm: benchmarks.driver (phases, unprofiled),
-`python -X importtime` of its modules (slowest packages) and the real CLI under cProfile (top
-cumulative entries; the .prof file is kept for snakeviz). Writes profile_<stage>.txt.
+The nuts and svi stages are the generic fit stage (`python -m pipeline.stages.fit ENTRY`) of
+those entries. For each stage, three runs after the cache is warm: benchmarks.driver (phases,
+unprofiled), `python -X importtime` of its modules (slowest packages) and the real CLI under
+cProfile (top cumulative entries; the .prof file is kept for snakeviz). Writes
+profile_<stage>.txt.
 """
 
 from __future__ import annotations
@@ -111,8 +113,8 @@ def profile_stage(stage: Stage, workdir: Path, quick: bool, cache: Path) -> dict
     driver = run_command(driver_command(stage, workdir, quick, json_out), env=env, log=log)
     phases = json.loads(json_out.read_text())
     extra = {}
-    if stage.name in ("nuts", "svi"):
-        extra = phase_timer_seconds(workdir / f"{stage.name}.nc")
+    if stage.entry is not None:  # a fit: its file's compile and run seconds
+        extra = phase_timer_seconds(workdir / f"{stage.entry}.nc")
 
     importtime = [PYTHON, "-X", "importtime", *import_command(stage)[1:]]
     run_command(importtime, env=env, log=log)

@@ -100,7 +100,7 @@ def tutorial(repeats: int, quick: bool) -> Table:
         f"median of {repeats} alternated pairs after a round that filled the JAX cache; each in "
         "a new directory. script: the tutorial's steps as one Python script "
         "(benchmarks/tutorial_script.py, 1 process); workflow: `snakemake --cores 2 tutorial` "
-        "(data, chi^2 map, optimisation, NUTS, SVI, comparison, the ten figures)",
+        "(data, chi^2 map, optimisation, NUTS, SVI, their posterior summaries, the ten figures)",
     ]
     if quick:
         notes.append("--quick: the workflow runs the quick config, the script the tutorial's own")
