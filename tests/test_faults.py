@@ -128,7 +128,7 @@ def test_a_full_disk_gives_a_clear_error_no_partial_file_and_a_rerun_completes(t
     workflow = Workflow(tmp_path, tiny_config())
     results = tmp_path / "results"
     results.mkdir()
-    # room for data.nc (~10 kB) but not for nuts.nc with its predictive draws (~200 kB)
+    # room for data.nc (~15 kB) but not for nuts.nc with its predictive draws (~200 kB)
     subprocess.run(["mount", "-t", "tmpfs", "-o", "size=96k", "tmpfs", str(results)], check=True)
     try:
         failed = workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc", check=False)
@@ -162,7 +162,7 @@ def test_a_truncated_intermediate_is_named_and_forcerun_rebuilds_it(tiny_run):
     # the remedy: rebuild the file (--forcerun takes it by name: its rule, fit, writes every
     # method entry's file) and what depends on it
     assert tiny_run.planned_jobs("--forcerun", f"{DATASET}/nuts.nc") == {
-        "fit": 1, "posterior_summaries": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
+        "fit": 1, "posterior_summary": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
     }  # fmt: skip
     tiny_run.snakemake("--cores", "2", "--forcerun", f"{DATASET}/nuts.nc")
     read(nuts)

@@ -50,7 +50,8 @@ STAGES = sorted(p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if p
 # entry, the analyses, the figures and the SBC study's; the per-method stages are gone
 RULE_STAGES = {"data", "chi2_map", "optimize", "fit", "summary", "compare", "cost", "evidence",
                "figure", "fixed_truth", "sbc_simulate", "sbc_fit", "sbc_ranks"}  # fmt: skip
-HELPERS = {"cli", "docs", "observation"}  # imported by stages, or run by hand (docs)
+# imported by stages (cli, observation), or run by hand (the READMEs' tables: docs, config_docs)
+HELPERS = {"cli", "docs", "config_docs", "observation"}
 
 
 def _rules() -> dict[str, str]:
@@ -120,3 +121,31 @@ def test_imports_point_down_the_layers():
                 if LAYERS[layer] > own:
                     upward.append(f"{'/'.join(parts)} imports {node.module}")
     assert upward == []
+
+
+def test_a_methods_runs_lists_every_module_it_imports_by_name():
+    # a method imports its fit's modules when it fits (pipeline.methods.base.runtime), unseen
+    # by the imports' reading: the fit rules add the method's `runs` to their code inputs
+    from pipeline.methods import METHODS
+
+    def by_name_in(tree) -> set[str]:
+        return {node.args[0].value for node in ast.walk(tree)
+                if isinstance(node, ast.Call) and getattr(node.func, "id", "") == "runtime"
+                and isinstance(node.args[0], ast.Constant)}  # fmt: skip
+
+    def by_name(path) -> set[str]:
+        return by_name_in(ast.parse(path.read_text()))
+
+    common = REPO / "pipeline" / "methods" / "common.py"
+    # common.py's functions that import by name, and what they import
+    shared = {node.name: by_name_in(node) for node in ast.parse(common.read_text()).body
+              if isinstance(node, ast.FunctionDef) and by_name_in(node)}  # fmt: skip
+    for name, method in METHODS.items():
+        path = REPO / "pipeline" / "methods" / f"{name}.py"
+        needed = by_name(path) | {m for f, ms in shared.items() if f in path.read_text()
+                                  for m in ms}  # fmt: skip
+        assert needed and needed <= set(method.runs), name
+    methods_rules = (REPO / "workflow" / "rules" / "methods.smk").read_text()
+    assert "*ENTRIES[wildcards.entry].method.runs" in methods_rules
+    sbc_rules = (REPO / "workflow" / "rules" / "sbc.smk").read_text()
+    assert "*STUDY_ENTRIES[wildcards.study_entry].method.runs" in sbc_rules

@@ -11,6 +11,7 @@ import pytest
 from conftest import DEFAULT_CONFIG, Workflow
 
 from pipeline.io.files import read_dataset, read_inference
+from pipeline.methods import METHODS
 
 DATASET = "results/noise0.1/seed72"
 
@@ -56,7 +57,7 @@ def test_default_config_reproduces_the_tutorials_numbers(tmp_path):
         for ours, printed, tolerance in checks:
             assert abs(ours - printed) <= tolerance, (param, ours, printed, tolerance)
 
-    svi = read_inference(tmp_path / DATASET / "svi.nc", "svi")
+    svi = read_inference(tmp_path / DATASET / "svi.nc", METHODS["svi"].layout)
     loss = svi.optimization["loss"].values
     # the tutorial's progress bar: init loss -102.3971, avg. loss [9501-10000] -840.5520
     assert loss[0] == pytest.approx(-102.3971, abs=0.01)

@@ -134,17 +134,13 @@ def stream_tag(name: str) -> int:
 VARIANT_COLORS = ("C5", "C6", "C7", "C8", "C9", "C1", "C2")
 
 
-def styles(config: Mapping) -> dict[str, dict[str, str]]:
-    """Every entry's label and colour in figures, of both method lists: a method's own, or
+def styles(entries: Sequence[Any], config: Mapping) -> dict[str, dict[str, str]]:
+    """The label and colour in figures of every entry of a method list: a method's own, or
     for a variant its name and a colour no method has."""
-    found: dict[str, dict[str, str]] = {}
     spare = iter(VARIANT_COLORS)
-    for entries in (config["methods"], config["study"]["methods"]):
-        for v in variants(entries, config):
-            if v.name not in found:
-                own = v.name == v.method.name
-                found[v.name] = {"label": v.label, "color": v.color if own else next(spare)}
-    return found
+    return {v.name: {"label": v.label,
+                     "color": v.color if v.name == v.method.name else next(spare)}
+            for v in variants(entries, config)}  # fmt: skip
 
 
 for _module in pkgutil.iter_modules(__path__):

@@ -12,7 +12,7 @@ from pipeline.plots.registry import FIGURES, FITS, FIXED_TRUTH_FIGURES, SBC_FIGU
 from pipeline.stages import cli
 
 ALL_FIGURES = FIGURES | FIXED_TRUTH_FIGURES | SBC_FIGURES
-KEYS = ("methods", "study.methods", "figures", "study.rank_bins")
+KEYS = ("methods", "study.methods", "figures", "study.rank_bins")  # each figure: those it uses
 
 
 def read(role: str, path: str, config: dict):
@@ -29,7 +29,9 @@ def draw(figure: str, files: dict[str, str], fits: dict[str, str], config: dict)
     inputs = [{n: read(n, p, config) for n, p in fits.items()} if role == FITS
               else read(role, files[role], config) for role in spec.inputs]  # fmt: skip
     settings = {**config["figures"], "rank_bins": config["study"]["rank_bins"]}
-    options = {n: styles(config) if n == STYLES else settings[n] for n in spec.options}
+    # a study's figures show the study's entries; the others, the datasets'
+    shown = config["study"]["methods"] if "sbc_ranks" in spec.inputs else config["methods"]
+    options = {n: styles(shown, config) if n == STYLES else settings[n] for n in spec.options}
     return draw_figure(*inputs, **options)
 
 

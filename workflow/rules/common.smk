@@ -131,7 +131,6 @@ DATASET_FILES = [
 ]
 
 FIXED_TRUTH_FILES = ("summary.nc", "summary.csv", "calibration.csv")
-FIGURE_KEYS = ("figures", "study.rank_bins")  # what the figure stage reads besides the entries
 
 
 def dataset_figures():
@@ -290,8 +289,7 @@ def figure_config(wildcards):
     shown = [r for r in FIGURES[wildcards.figure].inputs if r in ENTRIES]
     if FITS in FIGURES[wildcards.figure].inputs or STYLES in FIGURES[wildcards.figure].options:
         shown += COMPARED
-    return used_config(*figure_keys(FIGURES[wildcards.figure]), methods=shown or COMPARED[:1],
-                       study__methods=STUDY_NAMES[:1])
+    return used_config(*figure_keys(FIGURES[wildcards.figure]), methods=shown or COMPARED[:1])
 
 
 def figure_keys(spec):

@@ -37,7 +37,9 @@ rule fixed_truth_figure:
             labels={"figure": "{fixed_truth_figure}"},
         ),
     params:
-        config=used_config(*FIGURE_KEYS, methods=COMPARED, study__methods=STUDY_NAMES[:1]),
+        config=lambda wildcards: used_config(
+            *figure_keys(FIXED_TRUTH_FIGURES[wildcards.fixed_truth_figure]), methods=COMPARED
+        ),
     log:
         f"{FIXED_TRUTH_DIR}/logs/figure_{{fixed_truth_figure}}.log",
     resources:

@@ -89,7 +89,9 @@ rule sbc_figure:
             labels={"figure": "{sbc_figure}"},
         ),
     params:
-        config=used_config(*FIGURE_KEYS, methods=COMPARED[:1], study__methods=STUDY_NAMES),
+        config=lambda wildcards: used_config(
+            *figure_keys(SBC_FIGURES[wildcards.sbc_figure]), study__methods=STUDY_NAMES
+        ),
     log:
         f"{SBC_DIR}/logs/figure_{{sbc_figure}}.log",
     resources:
