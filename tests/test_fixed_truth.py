@@ -474,7 +474,7 @@ def test_the_stage_writes_its_tables_as_csv(stage_run):
             lambda a: a[: a.index("--fits") + 2] + a[a.index("--fits") + 3 :],
             "--fits gives no file of entry nuts for dataset 0.05:2",
         ),
-        (lambda a: [x.replace(":laplace=", ":svi=") for x in a], "no file of entry laplace"),
+        (lambda a: [x.replace(":laplace=", ":nope=") for x in a], "--fits names nope"),
         (lambda a: [x.replace(":laplace=", ":nope=") for x in a], "not entries of the config"),
         (lambda a: [x.replace(":laplace=", f":{OPTIMIZER}=") for x in a], "the optimiser's row"),
         (lambda a: [x.replace("0.05:1=", "0.05-1=") for x in a], "takes NOISE:SEED=PATH items"),
