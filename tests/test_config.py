@@ -52,9 +52,9 @@ def test_the_shipped_overlays_are_valid(name):
             "config.line.n_points = 'many': 'many' is not of type 'integer'",
         ),
         (
-            ("chi2_map", "axes", "logN", "num"),
+            ("chi2_map", "x", "num"),
             1,
-            "config.chi2_map.axes.logN.num = 1: 1 is less than the minimum of 2",
+            "config.chi2_map.x.num = 1: 1 is less than the minimum of 2",
         ),
         (("optimize", "adam_learning_rate"), -1.0, "config.optimize.adam_learning_rate = -1.0"),
         (
@@ -85,7 +85,7 @@ def _resolve(node: dict) -> dict:
 def schema_keys(node=SCHEMA_TREE, prefix="", config=DEFAULT_CONFIG):
     """(dotted key, its schema) for every key of the schema, sections and leaves, and those
     of the default `config` that the schema allows by their kind (a section keyed by the
-    model's parameters: truth.logN, chi2_map.axes.logN.num, priors.sigmain.rate, ...)."""
+    model's parameters: truth.logN, chi2_map.x.num, priors.sigmain.rate, ...)."""
     node = _resolve(node)
     named = node.get("properties", {})
     for name, sub in named.items():
@@ -150,8 +150,8 @@ def test_every_key_refuses_a_bad_value_by_name(key):
     [
         ({"priors": {"logN": {"low": 21.5, "high": 20.5}}},
          "config.priors.logN = {'low': 21.5, 'high': 20.5}: low must be below high"),
-        ({"chi2_map": {"axes": {"logN": {"min": 21, "max": 20, "num": 10}}}},
-         "config.chi2_map.axes.logN.min = 21, config.chi2_map.axes.logN.max = 20"),
+        ({"chi2_map": {"x": {"min": 21, "max": 20, "num": 10}}},
+         "config.chi2_map.x.min = 21, config.chi2_map.x.max = 20"),
         ({"figures": {"chi2_vmin": 2000}}, "config.figures.chi2_vmin = 2000"),
         ({"truth": {"logbeta": 1.5}},
          "config.truth.logbeta = 1.5: must lie inside the prior's support (-1.0, 1.0)"),
@@ -227,10 +227,12 @@ def replaced(config: dict, edit: dict) -> dict:
         ({"optimize.init.loggamma": 0.0},
          "config.optimize.init.loggamma: model parameter not among the model's line parameters "
          "(logN, logbeta)"),
-        ({"chi2_map.axes": {"logN": {"min": 20.5, "max": 21.5, "num": 5},
-                       "loggamma": {"min": -1.0, "max": 1.0, "num": 5}}},
-         "config.chi2_map.axes.loggamma: model parameter not among the model's line parameters "
+        ({"chi2_map.y.param": "loggamma"},
+         "config.chi2_map.y.param = 'loggamma': not one of the model's line parameters "
          "(logN, logbeta)"),
+        ({"chi2_map.y.param": "logN"},
+         "config.chi2_map.x.param = config.chi2_map.y.param = 'logN': the axes must be two "
+         "different parameters"),
         ({"chi2_map.fixed.nope": 1.0},
          "config.chi2_map.fixed.nope: model parameter not among the model's line parameters "
          "()"),

@@ -88,9 +88,9 @@ def test_the_chi2_map_is_chi2_at_every_grid_point(line64):
         nu = np.asarray(line64.nu)
         f_obs = np.asarray(VOIGT.mean(line64, {"logN": 21.0, "logbeta": 0.0}))
         obs = Observation(nu, f_obs, 0.1, "float64", "data.nc")
-        axes = {"logN": {"min": 20.5, "max": 21.5, "num": 5},
-                "logbeta": {"min": -1.0, "max": 1.0, "num": 3}}  # fmt: skip
-        config = merge(copy.deepcopy(DEFAULT_CONFIG), {"chi2_map": {"axes": axes}})
+        axes = {"x": {"param": "logN", "min": 20.5, "max": 21.5, "num": 5},
+                "y": {"param": "logbeta", "min": -1.0, "max": 1.0, "num": 3}}  # fmt: skip
+        config = merge(copy.deepcopy(DEFAULT_CONFIG), {"chi2_map": axes})
         ds = chi2_map(obs, config)
         assert ds["chi2"].dims == ("y", "x") and ds["chi2"].shape == (3, 5)
         assert (ds.attrs["x_param"], ds.attrs["y_param"]) == ("logN", "logbeta")

@@ -23,8 +23,8 @@ STAGES = sorted(
     p.stem for p in (REPO / "pipeline" / "stages").glob("*.py") if "def main(" in p.read_text()
 )
 SMALL_LINE = {"n_points": 120}
-GRID = {"logN": {"min": 20.5, "max": 21.5, "num": 7},
-        "logbeta": {"min": -1.0, "max": 1.0, "num": 5}}  # fmt: skip
+GRID = {"x": {"param": "logN", "min": 20.5, "max": 21.5, "num": 7},
+        "y": {"param": "logbeta", "min": -1.0, "max": 1.0, "num": 5}}  # fmt: skip
 
 
 def small_dataset(sigma_noise: float, seed: int, common: bool = False):
@@ -47,7 +47,7 @@ def small_files(tmp_path_factory):
     data.main(["--out", str(d / "data.nc"), "--sigma-noise", "0.05", "--seed", "3",
                *settings(line=SMALL_LINE)])  # fmt: skip
     chi2_map.main(["--data", str(d / "data.nc"), "--out", str(d / "chi2_map.nc"),
-                   *settings(chi2_map={"axes": GRID})])  # fmt: skip
+                   *settings(chi2_map=GRID)])  # fmt: skip
     optimize.main(["--data", str(d / "data.nc"), "--out", str(d / "optimize.nc"),
                    *settings(optimize={"steps": 6})])  # fmt: skip
     return d
@@ -217,13 +217,15 @@ def test_bad_stage_settings_are_named(tmp_path, given, message):
 @pytest.mark.parametrize(
     ("axis", "message"),
     [
-        ({"min": 21.0, "max": 20.0, "num": 5}, "config.chi2_map.axes.logN"),
-        ({"min": 20.0, "max": 21.0, "num": 1}, "config.chi2_map.axes.logN.num = 1"),
+        ({"min": 21.0, "max": 20.0, "num": 5}, "config.chi2_map.x.min = 21.0"),
+        ({"min": 20.0, "max": 21.0, "num": 1}, "config.chi2_map.x.num = 1"),
+        ({"param": "sigmain"}, "config.chi2_map.x.param = 'sigmain': not one of the model's"),
+        ({"param": "logbeta"}, "the axes must be two different parameters"),
     ],
 )
 def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys, axis, message):
     args = ["--data", str(small_files / "data.nc"), "--out", str(tmp_path / "c.nc"),
-            *settings(chi2_map={"axes": {**GRID, "logN": axis}})]  # fmt: skip
+            *settings(chi2_map={**GRID, "x": {**GRID["x"], **axis}})]  # fmt: skip
     with pytest.raises(SystemExit) as exit_:
         chi2_map.main(args)
     assert exit_.value.code != 0
@@ -234,7 +236,7 @@ def test_a_bad_grid_axis_is_named(small_files, tmp_path, capsys, axis, message):
 def test_a_grid_fixing_a_parameter_the_model_lacks_is_named(small_files, tmp_path):
     fixed = {"loggamma": 0.0}  # the free-gamma model's: the tutorial's model has no such one
     args = ["--data", str(small_files / "data.nc"), "--out", str(tmp_path / "c.nc"),
-            *settings(chi2_map={"axes": GRID, "fixed": fixed})]  # fmt: skip
+            *settings(chi2_map={**GRID, "fixed": fixed})]  # fmt: skip
     with pytest.raises(SystemExit) as exit_:
         chi2_map.main(args)
     assert "config.chi2_map.fixed.loggamma: model parameter not among" in str(exit_.value.code)
@@ -266,7 +268,7 @@ def test_a_nan_in_the_data_is_refused_with_its_place(small_files, tmp_path, caps
     out = tmp_path / "chi2_map.nc"
     with pytest.raises(SystemExit):
         cli.run(chi2_map.main, ["--data", str(broken), "--out", str(out),
-                                *settings(chi2_map={"axes": GRID})])  # fmt: skip
+                                *settings(chi2_map=GRID)])  # fmt: skip
     err = capsys.readouterr().err
     assert f"input {broken}" in err and "variable 'f_obs' has a non-finite value at nu=17" in err
     assert not out.exists()

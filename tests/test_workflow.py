@@ -131,12 +131,14 @@ CHANGES = {
     "truth.logN": 20.9,
     "truth.logbeta": 0.1,
     "precision": "float64",
-    "chi2_map.axes.logN.min": 20.4,
-    "chi2_map.axes.logN.max": 21.6,
-    "chi2_map.axes.logN.num": 13,
-    "chi2_map.axes.logbeta.min": -0.9,
-    "chi2_map.axes.logbeta.max": 0.9,
-    "chi2_map.axes.logbeta.num": 11,
+    "chi2_map.x.param": "logbeta",  # refused alone: both axes would be logbeta
+    "chi2_map.x.min": 20.4,
+    "chi2_map.x.max": 21.6,
+    "chi2_map.x.num": 13,
+    "chi2_map.y.param": "logN",  # refused alone, likewise
+    "chi2_map.y.min": -0.9,
+    "chi2_map.y.max": 0.9,
+    "chi2_map.y.num": 11,
     "chi2_map.fixed": {"loggamma": 0.0},  # refused: the model has no other line parameter
     "optimize.init.logN": 20.8,
     "optimize.init.logbeta": 0.4,
@@ -228,8 +230,9 @@ EXPECTED = {
     "truth.logN": DATA_ONLY,
     "truth.logbeta": DATA_ONLY,
     "precision": DATA_ONLY,  # the others take it from data.nc
-    **{f"chi2_map.axes.{p}.{k}": {"chi2_map"} for p in ("logN", "logbeta")
-       for k in ("min", "max", "num")},
+    **{f"chi2_map.{a}.{k}": {"chi2_map"} for a in ("x", "y") for k in ("min", "max", "num")},
+    "chi2_map.x.param": None,  # refused
+    "chi2_map.y.param": None,  # refused
     "chi2_map.fixed": None,  # refused
     **{f"optimize.{k}": {"optimize"} for k in ("init.logN", "init.logbeta", "steps",
                                                "steepest_descent_eta", "adam_learning_rate")},
@@ -257,7 +260,7 @@ EXPECTED = {
 # each job's --config names what it was given, so the keys that changed in it tell which of
 # the group's settings it reads.
 ALONE = {"targets", "model", "datasets.sigma_noise", "datasets.seeds", "figures.per_dataset",
-         "chi2_map.fixed"}  # fmt: skip
+         "chi2_map.fixed", "chi2_map.x.param", "chi2_map.y.param"}  # fmt: skip
 ADDS_JOBS = {"targets", "datasets.sigma_noise", "datasets.seeds"}
 
 

@@ -59,8 +59,13 @@ def problems(config: Mapping[str, Any], given: Sequence[str] | None = None) -> l
         found += _values(config["optimize"]["init"], model.line_names, "config.optimize.init",
                          supports)  # fmt: skip
     if whole or "chi2_map" in given:
-        axes = list(config["chi2_map"]["axes"])
-        found += _names(axes, model.line_names, "config.chi2_map.axes")
+        axes = [config["chi2_map"][a]["param"] for a in ("x", "y")]
+        found += [f"config.chi2_map.{a}.param = {p!r}: not one of the model's line parameters "
+                  f"({', '.join(model.line_names)})" for a, p in zip("xy", axes, strict=True)
+                  if p not in model.line_names]  # fmt: skip
+        if axes[0] == axes[1]:
+            found.append(f"config.chi2_map.x.param = config.chi2_map.y.param = {axes[0]!r}: the "
+                         "axes must be two different parameters")  # fmt: skip
         others = tuple(n for n in model.line_names if n not in axes)
         found += _values(config["chi2_map"]["fixed"], others, "config.chi2_map.fixed", supports)
     for name, method in METHODS.items():

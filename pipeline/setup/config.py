@@ -80,9 +80,10 @@ def cross_field_problems(config: Mapping[str, Any]) -> list[str]:
     """Rules across keys that a schema cannot state and no model or method implies (those
     are pipeline.methods.config's), as 'keys = values: rule'."""
     found: list[str] = []
-    for param, axis in config["chi2_map"]["axes"].items():
-        _ordered(found, f"config.chi2_map.axes.{param}.min", axis["min"],
-                 f"config.chi2_map.axes.{param}.max", axis["max"])  # fmt: skip
+    for name in ("x", "y"):
+        axis = config["chi2_map"][name]
+        _ordered(found, f"config.chi2_map.{name}.min", axis["min"],
+                 f"config.chi2_map.{name}.max", axis["max"])  # fmt: skip
     figures = config["figures"]
     _ordered(found, "config.figures.chi2_vmin", figures["chi2_vmin"], "config.figures.chi2_vmax",
              figures["chi2_vmax"])  # fmt: skip

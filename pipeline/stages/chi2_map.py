@@ -18,11 +18,12 @@ KEYS = ("model", "line", "chi2_map")
 
 
 def chi2_map(obs: Observation, config: dict):
-    """chi^2 on the grid of the config's two axes (x first), the other line parameters at
+    """chi^2 on the grid of the config's two axes (x and y), the other line parameters at
     their fixed values, as a chi2_map Dataset (dims y, x)."""
     model, line, _ = problem(config, config["model"], obs.nu, obs.dtype, priors=False)
     settings = config["chi2_map"]
-    (x_name, x_axis), (y_name, y_axis) = settings["axes"].items()
+    x_axis, y_axis = settings["x"], settings["y"]
+    x_name, y_name = x_axis["param"], y_axis["param"]
     x, y = (jnp.linspace(a["min"], a["max"], a["num"], dtype=obs.dtype) for a in (x_axis, y_axis))
     fixed = {name: jnp.asarray(value, obs.dtype) for name, value in settings["fixed"].items()}
 
@@ -54,9 +55,9 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
     config = cli.config_of(args)
     # the workflow's whole-config check has this rule; a stage's check of its sections has not
-    for name, axis in config["chi2_map"]["axes"].items():
+    for name, axis in ((a, config["chi2_map"][a]) for a in ("x", "y")):
         if not axis["min"] < axis["max"]:
-            p.error(f"config.chi2_map.axes.{name}.min = {axis['min']}, .max = {axis['max']}: "
+            p.error(f"config.chi2_map.{name}.min = {axis['min']}, .max = {axis['max']}: "
                     "min must be below max")  # fmt: skip
     obs = read_observation(args.data, args.threads)
     write_dataset(chi2_map(obs, config), args.out, "chi2_map")

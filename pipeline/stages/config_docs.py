@@ -50,7 +50,7 @@ def _resolved(node: Mapping) -> Mapping:
 
 
 def schema_node(key: str) -> Mapping:
-    """The schema of a dotted config key, e.g. 'chi2_map.axes.<param>.num' (a key the schema
+    """The schema of a dotted config key, e.g. 'chi2_map.x.num' (a key the schema
     allows by its kind, a parameter's name, takes its section's additionalProperties)."""
     node: Any = _schema()
     for part in key.split("."):
@@ -71,7 +71,7 @@ def description(key: str) -> str:
 
 def _is_section(key: str, value: Any, top: bool) -> bool:
     """Whether a key's rows are its own keys' (a section of the config, or a dict of dicts
-    such as priors or chi2_map.axes) rather than its default and a row of its leaf keys."""
+    such as priors) rather than its default and a row of its leaf keys."""
     if not isinstance(value, dict) or not value:
         return False
     return (top and "properties" in _resolved(schema_node(key))) or all(
