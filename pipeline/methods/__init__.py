@@ -91,6 +91,11 @@ def variant_problems(entries: Sequence[Any], config: Mapping, where: str) -> lis
     return found
 
 
+def entry_name(entry: Any) -> str:
+    """A method list's entry's name: a method's, or a variant's own."""
+    return entry if isinstance(entry, str) else entry["name"]
+
+
 def variants(entries: Sequence[Any], config: Mapping) -> list[Variant]:
     """The config's method list as variants (checked first by variant_problems)."""
     found = []

@@ -21,7 +21,7 @@ from pipeline.io.files import (
     write_inference,
 )
 from pipeline.io.provenance import provenance
-from pipeline.methods import METHODS, Variant, dataset_keys, find
+from pipeline.methods import METHODS, Variant, dataset_keys, entry_name, find
 from pipeline.methods.base import FitInput
 from pipeline.methods.common import parameters
 from pipeline.stages import cli
@@ -85,7 +85,7 @@ def main(argv: Sequence[str] | None = None) -> None:
                    "start method's file), for methods that start from one")  # fmt: skip
     args = p.parse_args(argv)
     config = cli.config_of(args)
-    names = [e if isinstance(e, str) else e["name"] for e in config["methods"]]
+    names = [entry_name(e) for e in config["methods"]]
     if args.name not in names:
         p.error(f"{args.name!r} is not an entry of the config's methods ({', '.join(names)})")
     variant = find(config["methods"], config, args.name)

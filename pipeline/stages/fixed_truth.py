@@ -22,7 +22,7 @@ from pipeline.analysis.fixed_truth import summarize as summarize_rows
 from pipeline.io.atomic import replaced_atomically
 from pipeline.io.files import annotate, read_dataset, read_inference, write_dataset
 from pipeline.io.provenance import provenance
-from pipeline.methods import find
+from pipeline.methods import entry_name, find
 from pipeline.stages import cli
 
 KEYS = ("methods", "model", "diagnostics.hdi_prob")
@@ -68,7 +68,7 @@ class Plan:
         self.entries = list(dict.fromkeys(name for _, name in self.fits))
         if OPTIMIZER in self.entries:
             raise ValueError(f"--fits: {OPTIMIZER!r} is the optimiser's row, not a method entry")
-        known = {str(e if isinstance(e, str) else e["name"]) for e in config["methods"]}
+        known = {entry_name(e) for e in config["methods"]}
         unknown = [name for name in self.entries if name not in known]
         if unknown:
             raise ValueError(

@@ -11,7 +11,7 @@ from pipeline.analysis import sbc
 from pipeline.inference.batching import Batching, resolve_vmap_width
 from pipeline.io.files import new_dataset, read_dataset, write_dataset
 from pipeline.io.provenance import provenance
-from pipeline.methods import Variant, dataset_keys, find, stream_tag
+from pipeline.methods import Variant, dataset_keys, entry_name, find, stream_tag
 from pipeline.methods.base import FitInput
 from pipeline.setup.runtime import configure_jax
 from pipeline.stages import cli
@@ -54,7 +54,7 @@ def main(argv: Sequence[str] | None = None) -> None:
     args = p.parse_args(argv)
     config = cli.config_of(args)
     entries = config["study"]["methods"]
-    names = [e if isinstance(e, str) else e["name"] for e in entries]
+    names = [entry_name(e) for e in entries]
     if args.name not in names:
         p.error(f"{args.name!r} is not an entry of the study's methods ({', '.join(names)})")
     variant = find(entries, config, args.name)

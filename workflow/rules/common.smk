@@ -2,7 +2,7 @@ import json
 import shlex
 
 from pipeline.io.paths import DATASET_DIR as DATASET, SBC_DIR, FIXED_TRUTH_DIR, noise_label
-from pipeline.methods import variants
+from pipeline.methods import entry_name, variants
 from pipeline.methods.config import start_of
 from pipeline.models import MODELS
 from pipeline.plots.registry import (
@@ -74,11 +74,6 @@ def used_config(*keys, **lists):
             source, target = source[part], target.setdefault(part, {})
         target[last] = [e for e in source[last] if entry_name(e) in names]
     return shlex.quote(json.dumps(used, sort_keys=True))
-
-
-def entry_name(entry):
-    """A method list's entry's name: a method's, or a variant's own."""
-    return entry if isinstance(entry, str) else entry["name"]
 
 
 def model_keys(variant):
