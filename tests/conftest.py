@@ -56,9 +56,12 @@ def copy_sources(dest: Path) -> Path:
 class Workflow:
     """A workflow directory with its own config/config.yaml, driven by a Snakefile (the repo's)."""
 
-    def __init__(self, path: Path, config: dict, sources: Path = REPO):
+    def __init__(
+        self, path: Path, config: dict, sources: Path = REPO, env: dict[str, str] | None = None
+    ):
         self.path = path
         self.sources = sources
+        self.env = env or {}  # variables every snakemake command here gets
         self.write_config(config)
 
     def write_config(self, config: dict) -> None:
@@ -72,7 +75,7 @@ class Workflow:
         output if it fails."""
         snakefile = str(self.sources / "Snakefile")
         cmd = [sys.executable, "-m", "snakemake", "-s", snakefile, "-d", str(self.path)]
-        env = {**os.environ, "PYTHONPATH": str(self.sources), **(env or {})}
+        env = {**os.environ, "PYTHONPATH": str(self.sources), **self.env, **(env or {})}
         result = subprocess.run(
             [*cmd, *args], capture_output=True, text=True, env=env, cwd=self.path
         )
@@ -93,10 +96,12 @@ class Workflow:
 def tiny_run(tmp_path_factory) -> Workflow:
     """One complete run of the workflow on the tiny config, shared by the tests that read it.
 
-    It runs from its own copy of the sources, so a test may edit code there to see what reruns.
+    It runs from its own copy of the sources, so a test may edit code there to see what reruns,
+    and with its own JAX cache, empty at the start, so a test can see what a run compiles.
     """
     root = tmp_path_factory.mktemp("tiny")
-    workflow = Workflow(root / "run", tiny_config(), sources=copy_sources(root / "src"))
+    env = {"DIFFSPEC_JAX_CACHE_DIR": str(root / "jax_cache")}
+    workflow = Workflow(root / "run", tiny_config(), sources=copy_sources(root / "src"), env=env)
     workflow.snakemake("--cores", "2")
     return workflow
 

@@ -21,9 +21,13 @@ PRIORS = {"logN": {"low": 20.5, "high": 21.5}, "logbeta": {"low": -1.0, "high": 
           "sigmain": {"rate": 10.0}}  # fmt: skip
 LINE = {"nu0": 1000.0, "half_width": 20.0, "n_points": 150, "line_strength": 1e-20, "gamma": 1.0}
 NUTS_SETTINGS = NutsSettings(num_warmup=500, num_samples=2000, num_chains=1,
-                             chain_method="vectorized", target_accept_prob=0.8)  # fmt: skip
-SVI_SETTINGS = SviSettings(num_steps=1500, learning_rate=0.01, num_draws=1000)
-LAPLACE_SETTINGS = LaplaceSettings(num_draws=10)
+                             chain_method="vectorized", target_accept_prob=0.8,
+                             dense_mass=False)  # fmt: skip
+SVI_SETTINGS = SviSettings(
+    num_steps=1500, learning_rate=0.01, final_learning_rate_fraction=1.0, num_draws=1000
+)
+# the constrained fit: its mode is the posterior's mode, which scipy finds too
+LAPLACE_SETTINGS = LaplaceSettings(num_draws=10, coordinates="constrained")
 # three datasets; the one fitted alone is the third, which the second call holds with a pad
 TRUTHS = [(21.0, 0.0, 0.05), (20.8, 0.3, 0.1), (21.1, -0.2, 0.05)]
 ALONE = 2

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 
 import numpy as np
+import pandas as pd
 import pytest
 import xarray as xr
 from scipy import special, stats
@@ -15,9 +16,11 @@ from pipeline.analysis.calibration import (
     CALIBRATED,
     FAMILY_ALPHA,
     OVERCONFIDENT,
+    VIEWS,
     calibration_rows,
     collect,
     departures,
+    fit_problems,
     holm,
     noise_statistic,
     rank_statistics,
@@ -220,6 +223,10 @@ def check_one_table(ranks, z, statistic, methods, quantities, pvalues):
     names = [f"q{q}" for q in range(quantities)]
     ds = ranks_dataset(ranks, z, statistic, [f"m{i}" for i in range(methods)], names, names[:-1])
     table = calibration_rows(ds, LEVELS, BINS, STRATA)
+    # no fit is flagged here: both views are the same table
+    every, passing = (table[table["fits"] == view].reset_index(drop=True) for view in VIEWS)
+    pd.testing.assert_frame_equal(every.drop(columns="fits"), passing.drop(columns="fits"))
+    table = every
     # calibration_rows loops stratum, method, quantity; so do the vectorised rows
     columns = ["p_coverage_50", "p_coverage_90", "p_coverage_95", "p_uniform", "p_location",
                "p_spread", "p_gross", "p_z_sd"]  # fmt: skip
@@ -257,7 +264,8 @@ def distorted_table(seed: int, n: int = 1000):
         z.append((draws.mean(axis=1) - theta) / draws.std(axis=1, ddof=1))
     ranks, z = np.array(ranks)[..., None], np.array(z)[..., None]
     ds = ranks_dataset(ranks, z, np.abs(y), list(DISTORTIONS), ["theta"], ["theta"])
-    return calibration_rows(ds, LEVELS, BINS, STRATA)
+    table = calibration_rows(ds, LEVELS, BINS, STRATA)
+    return table[table["fits"] == VIEWS[0]].reset_index(drop=True)
 
 
 def test_each_distortion_gets_its_word():
@@ -298,6 +306,12 @@ def test_gross_misses_are_overconfident():
     row = calibration_rows(ds, LEVELS, BINS, {}).iloc[0]
     assert row["n_gross"] == 2 and row["p_gross"] < 1e-6
     assert row["holm_rejected"] == "gross" and row["verdict"] == OVERCONFIDENT
+    # the two misses flagged by their method's own checks: the second view leaves them out
+    ds["flagged"][0, :2] = 1
+    every, passing = calibration_rows(ds, LEVELS, BINS, {}).itertuples()
+    assert (every.fits, every.n, every.n_flagged, every.n_gross) == (VIEWS[0], n, 2, 2)
+    assert (passing.fits, passing.n, passing.n_flagged, passing.n_gross) == (VIEWS[1], n - 2, 2, 0)
+    assert passing.verdict == CALIBRATED
 
 
 # ---------------------------------------------------------------------------------------------
@@ -312,7 +326,7 @@ def fit_block(indices: np.ndarray, rng) -> xr.Dataset:
     return xr.Dataset(
         {
             "truth": (("dataset", "param"), truth),
-            "rank": (("dataset", "quantity"), rng.integers(0, L + 1, size=(n, 3)).astype(float)),
+            "rank": (("dataset", "quantity"), rng.integers(0, L + 1, size=(n, 4)).astype(float)),
             "mean": (("dataset", "param"), truth + 0.1),
             "sd": (("dataset", "param"), np.ones((n, 2))),
             "ess_bulk": (("dataset", "param"), np.full((n, 2), 1000.0)),
@@ -321,9 +335,14 @@ def fit_block(indices: np.ndarray, rng) -> xr.Dataset:
             "divergences": ("dataset", np.zeros(n)),
             "converged": ("dataset", np.ones(n)),
             "iterations": ("dataset", np.full(n, 5)),
+            "loss_drop": ("dataset", np.full(n, np.nan)),
+            "loss_drop_se": ("dataset", np.full(n, np.nan)),
+            "thin": ("dataset", np.ones(n, int)),
+            "ranked_draws": ("dataset", np.full(n, L)),
+            "ess_min": ("dataset", np.full(n, 1000.0)),
         },
-        coords={"dataset": indices, "param": params, "quantity": [*params, "loglik"]},
-        attrs={"run_seconds": 1.0, "compile_seconds": 0.5, "thin": 1},
+        coords={"dataset": indices, "param": params, "quantity": [*params, "loglik", "logjoint"]},
+        attrs={"run_seconds": 1.0, "compile_seconds": 0.5},
     )
 
 
@@ -340,3 +359,19 @@ def test_collect_takes_its_strata_from_the_statistic_of_the_data():
     np.testing.assert_array_equal(variables["stratum"], [2, 1, 3, 1, 3, 2])
     with pytest.raises(ValueError, match="one value per dataset"):
         collect(blocks, 400, 1.01, True, 3, statistic[:5])
+
+
+def test_an_svi_fit_whose_loss_still_falls_is_flagged_in_the_study():
+    # SVI's own check (its loss settled) counts in the study as the samplers' checks do
+    rng = np.random.default_rng(5)
+    block = fit_block(np.arange(3), rng)
+    block["divergences"][:] = np.nan  # not MCMC: no ESS or r-hat checks
+    block["loss_drop"][:] = [0.1, 2.0, 2.0]
+    block["loss_drop_se"][:] = [0.05, 0.1, 1.0]  # settled; falling; falling within its noise
+    problems = fit_problems(block, 400, 1.01)
+    assert problems[0] == "" and problems[2] == ""
+    assert problems[1] == "loss not settled: fell 2.00 nats"
+    variables, failed = collect({"svi": [block]}, 400, 1.01, False, 1, np.arange(3.0))
+    np.testing.assert_array_equal(variables["flagged"][0], [0, 1, 0])
+    np.testing.assert_array_equal(variables["used"][0], [1, 0, 1])  # include_flagged False
+    assert [f["dataset"] for f in failed] == [1]

@@ -205,7 +205,7 @@ def replaced(config: dict, edit: dict) -> dict:
          f"config.study.methods[1].method = 'nope': unknown method ({METHODS})"),
         ({"methods": ["nuts", {"name": "svi4", "method": "svi", "num_chains": 4}]},
          "config.methods[1].num_chains: unknown setting of method 'svi' (allowed: name, method, "
-         "model, num_steps, learning_rate, num_draws, seed)"),
+         "model, num_steps, learning_rate, final_learning_rate_fraction, num_draws, seed)"),
         ({"study.methods": ["nuts", {"name": "l", "method": "laplace", "num_steps": 9}]},
          "config.study.methods[1].num_steps: unknown setting of method 'laplace' (allowed: "),
         ({"methods": ["nuts", {"name": "g", "method": "nested", "model": "lorentz"}]},
@@ -255,6 +255,13 @@ def replaced(config: dict, edit: dict) -> dict:
          "config.optimize.init: missing loggamma (needed: logN, logbeta, loggamma)"),
         ({"model": "voigt_free_gamma", "priors.loggamma": {"low": -1.0, "high": 1.0}},
          "config.chi2_map.fixed: missing loggamma (needed: loggamma)"),
+        # each chain of the gradient-free sampler starts at its own draw of the Laplace fit
+        ({"gradient_free.num_chains": 2001},
+         "config.methods[5] (gradient_free) starts 2001 chains at draws of laplace, which "
+         "offers 2000: at most that many chains"),
+        ({"study.methods": ["laplace", "gradient_free"], "gradient_free.num_chains": 200},
+         "config.study.methods[1] (gradient_free) starts 200 chains at draws of laplace, which "
+         "offers 199: at most that many chains"),
     ],
 )  # fmt: skip
 def test_what_the_models_and_methods_imply_is_refused_by_name(edit, expected):

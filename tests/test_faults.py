@@ -1,4 +1,5 @@
-"""Faults in real processes: a killed sampling job, a full disk, a corrupted intermediate."""
+"""Faults in real processes: a killed sampling job or snakemake, a full disk (a corrupted
+intermediate: tests/test_workflow.py, on its shared run)."""
 
 from __future__ import annotations
 
@@ -148,22 +149,3 @@ def test_a_full_disk_gives_a_clear_error_no_partial_file_and_a_rerun_completes(t
         (results / "noise0.1/seed72" / name).write_bytes(content)
     workflow.snakemake("--cores", "1", f"{DATASET}/nuts.nc")
     assert "nuts.nc" in every_file_passes_its_layout(results / "noise0.1/seed72")
-
-
-def test_a_truncated_intermediate_is_named_and_forcerun_rebuilds_it(tiny_run):
-    nuts = tiny_run.path / DATASET / "nuts.nc"
-    whole = nuts.read_bytes()
-    nuts.write_bytes(whole[: len(whole) // 2])  # as a disk or an interrupted copy leaves it
-    result = tiny_run.snakemake("--cores", "2", f"{DATASET}/compare.nc", "--forcerun",
-                                "compare", check=False)  # fmt: skip
-    assert result.returncode != 0
-    log = (tiny_run.path / DATASET / "logs" / "compare.log").read_text()
-    assert f"input {DATASET}/nuts.nc (nuts.nc) is not a readable NetCDF file" in log
-    # the remedy: rebuild the file (--forcerun takes it by name: its rule, fit, writes every
-    # method entry's file) and what depends on it
-    assert tiny_run.planned_jobs("--forcerun", f"{DATASET}/nuts.nc") == {
-        "fit": 1, "posterior_summary": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
-    }  # fmt: skip
-    tiny_run.snakemake("--cores", "2", "--forcerun", f"{DATASET}/nuts.nc")
-    read(nuts)
-    assert tiny_run.planned_jobs() == {}

@@ -370,6 +370,8 @@ def write_sweep(root, noises=(0.05, 0.2), seeds=(1, 2)):
                         "mode": ("param", mode),
                         "sd": ("param", sd),
                         "covariance": (("param", "param_"), np.diag(sd**2)),
+                        "unconstrained_mode": ("param", mode),
+                        "unconstrained_covariance": (("param", "param_"), np.diag(sd**2)),
                     },
                     coords={"param": list(names), "param_": list(names)},
                 ),

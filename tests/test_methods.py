@@ -36,9 +36,9 @@ NESTED = NestedSettings(num_live_points=30, max_samples=5000, dlogZ=0.01,
                         max_likelihood_evaluations=2_000_000, num_draws=200)  # fmt: skip
 
 
-def _problem(model: Model = VOIGT) -> Problem:
+def _problem(model: Model = VOIGT, line_settings: dict = LINE) -> Problem:
     """`model` on the grid, its known line quantities from LINE (the Gaussian's gamma is 0)."""
-    line = model.line(LINE, linear_grid(LINE, "float32"), "float32")
+    line = model.line(line_settings, linear_grid(line_settings, "float32"), "float32")
     return Problem(model, line, model.own_priors(PRIORS))
 
 
@@ -52,13 +52,21 @@ def _nested(y: np.ndarray, model: Model, settings: NestedSettings = NESTED, seed
     return {k: v[0] for k, v in fit.items()}, seconds
 
 
-def _laplace(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    problem = _problem()
-    start = np.asarray(VOIGT.start(problem.line, y, np.array([20.9, 0.1], np.float32)))
+def _laplace_fit(y: np.ndarray, coordinates: str = "unconstrained", problem: Problem | None = None,
+                 line_theta=(20.9, 0.1), num_draws: int = 10) -> dict:  # fmt: skip
+    """fit_laplace of one dataset from a start made of `line_theta`, its arrays without the
+    dataset axis."""
+    problem = problem or _problem()
+    start = np.asarray(VOIGT.start(problem.line, y, np.array(line_theta, np.float32)))
     fit, _ = fit_laplace(problem, y[None], start[None], dataset_keys(0, "laplace"),
-                         LaplaceSettings(num_draws=10), DAMPING)  # fmt: skip
-    assert fit["converged"][0] == 1
-    return fit["mode"][0].astype(float), np.sqrt(np.diag(fit["covariance"][0])).astype(float)
+                         LaplaceSettings(num_draws, coordinates), DAMPING)  # fmt: skip
+    return {k: v[0] for k, v in fit.items()}
+
+
+def _laplace(y: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    fit = _laplace_fit(y)
+    assert fit["converged"] == 1
+    return fit["mode"].astype(float), np.sqrt(np.diag(fit["covariance"])).astype(float)
 
 
 def brute_force_log_evidence(y: np.ndarray, gamma: float, centre, sd, n: int) -> float:
@@ -100,7 +108,7 @@ def test_the_evidence_matches_a_brute_force_integral_and_the_posterior_nuts():
     assert seconds["compile_seconds"] > 0 and seconds["run_seconds"] > 0
 
     # its equal-weight draws against NUTS's: means within 4 Monte Carlo standard errors
-    nuts_settings = NutsSettings(500, 2000, 1, "vectorized", 0.8)
+    nuts_settings = NutsSettings(500, 2000, 1, "vectorized", 0.8, False)
     nuts, _ = fit_nuts(_problem(), y[None], dataset_keys(0, "nuts"), nuts_settings)
     for p in ("logN", "logbeta", "sigmain"):
         a, b = nuts[p][0].ravel(), fit[p]
@@ -140,22 +148,109 @@ def test_a_run_over_its_budget_is_flagged_unconverged():
 def test_the_gradient_free_sampler_agrees_with_nuts_and_counts_its_evaluations():
     y = _data(VOIGT)
     problem = _problem()
-    centre, _ = _laplace(y)
+    centre, sd = _laplace(y)
     settings = GradientFreeSettings(num_warmup=20000, num_samples=20000, num_chains=4, thinning=10)
-    sa, seconds = fit_gradient_free(problem, y[None], centre.astype(np.float32)[None],
+    # each chain from its own point, as from the Laplace fit's draws (dataset, chain, param)
+    starts = centre + sd * np.random.default_rng(0).normal(size=(4, 3))
+    sa, seconds = fit_gradient_free(problem, y[None], starts.astype(np.float32)[None],
                                     dataset_keys(0, "gradient_free"), settings)  # fmt: skip
     assert sa["logN"].shape == (1, 4, 2000)
+    for p in ("logN", "logbeta", "sigmain"):  # the chains forgot where they began
+        assert float(az.rhat(sa[p][0])) < 1.01, p
     nuts, _ = fit_nuts(problem, y[None], dataset_keys(0, "nuts"), NutsSettings(500, 2000, 1,
-                       "vectorized", 0.8))  # fmt: skip
+                       "vectorized", 0.8, False))  # fmt: skip
     for p in ("logN", "logbeta", "sigmain"):
         ess = float(az.ess(sa[p][0]))
-        assert ess > 200, (p, ess)  # SA from the Laplace mode mixes
+        assert ess > 200, (p, ess)  # SA from near the Laplace mode mixes
         a, b = nuts[p][0].ravel(), sa[p][0].ravel()
         se = np.sqrt(a.var() / float(az.ess(a[None])) + b.var() / ess)
         assert abs(a.mean() - b.mean()) < 4 * se, (p, a.mean(), b.mean(), se)
     # per chain: the start, SA's population of 2 x 3 points, one proposal per iteration
     assert value_evaluations(settings, len(VOIGT.names)) == 4 * (1 + 6 + 40000)
     assert seconds["run_seconds"] > 0
+
+
+def _draws(fit: dict) -> np.ndarray:
+    return np.stack([fit[p] for p in VOIGT.names], axis=-1).astype(float)
+
+
+def _sd(fit: dict) -> np.ndarray:
+    return np.sqrt(np.diag(fit["covariance"])).astype(float)
+
+
+def test_laplace_in_unconstrained_coordinates_agrees_on_the_tutorials_dataset():
+    # interior and well determined (the tutorial's grid, noise 0.1, seed 72): the Jacobian's
+    # pull on the mode is about sd / sqrt(2 n) for sigmain (0.02 sd), nothing for the others
+    problem = _problem(line_settings={**LINE, "n_points": 1000})
+    y = simulate(VOIGT, problem.line, TRUTH, 0.1, 72)["f_obs"]
+    unconstrained = _laplace_fit(y, "unconstrained", problem)
+    constrained = _laplace_fit(y, "constrained", problem)
+    assert unconstrained["converged"] == 1 and constrained["converged"] == 1
+    sd = _sd(constrained)
+    np.testing.assert_array_less(np.abs(unconstrained["mode"] - constrained["mode"]), 0.05 * sd)
+    np.testing.assert_allclose(_sd(unconstrained), sd, rtol=0.05)
+    # constrained: one coordinate system, the mode and covariance are the fitted Gaussian's
+    np.testing.assert_array_equal(constrained["unconstrained_mode"], constrained["mode"])
+    np.testing.assert_array_equal(
+        constrained["unconstrained_covariance"], constrained["covariance"]
+    )
+
+
+def test_laplace_in_unconstrained_coordinates_stays_inside_a_prior_edge():
+    # logbeta's truth (-3) is far below the widths the data resolve (gamma = 1): the likelihood
+    # is flat towards logbeta's lower bound -1 and the posterior piles against it. On the
+    # constrained scale Newton ends at the bound, with almost no curvature there, and its
+    # Gaussian's draws leak outside the prior (60% of them with this seed); in z the mode is
+    # interior and every draw maps back inside.
+    y = simulate(VOIGT, _problem().line, {"logN": 21.0, "logbeta": -3.0}, 0.1, 0)["f_obs"]
+    low, high = np.array([20.5, -1.0, 0.0]), np.array([21.5, 1.0, np.inf])
+    fits = {c: _laplace_fit(y, c, line_theta=(21.0, -0.9), num_draws=2000)
+            for c in ("unconstrained", "constrained")}  # fmt: skip
+    unconstrained, constrained = fits["unconstrained"], fits["constrained"]
+    draws = _draws(unconstrained)
+    assert unconstrained["converged"] == 1
+    assert np.all((low < draws) & (draws < high))
+    assert low[1] + 0.2 < unconstrained["mode"][1] < 0  # inside, off the bound
+    assert np.all(np.isfinite(unconstrained["unconstrained_mode"]))
+    outside = ~np.all((low < _draws(constrained)) & (_draws(constrained) < high), axis=1)
+    assert outside.mean() > 0.25, outside.mean()
+    assert constrained["mode"][1] == pytest.approx(low[1], abs=1e-3)  # at the bound
+    assert _sd(constrained)[1] > 1.0  # wider than the prior's half width
+
+
+@pytest.mark.parametrize(
+    ("low", "high"), [(20.5, 21.5), (0.0, np.inf), (-np.inf, 2.0), (-np.inf, np.inf)]
+)
+def test_the_laplace_transforms_log_jacobian_is_its_derivative(low, high):
+    # log|dtheta/dz| against central finite differences of theta(z) in float64, for a bounded,
+    # a lower-bounded, an upper-bounded and an unbounded parameter
+    import jax.numpy as jnp
+
+    from pipeline.inference.laplace import TRANSFORMS
+
+    transform = TRANSFORMS["unconstrained"]
+    with jax.enable_x64(True):
+        z = np.linspace(-8.0, 8.0, 33)
+        bounds = (jnp.full(z.shape, low), jnp.full(z.shape, high))
+
+        def theta(z):
+            return np.asarray(transform.theta(jnp.asarray(z), *bounds))
+
+        h = 1e-4
+        derivative = (theta(z + h) - theta(z - h)) / (2 * h)
+        log_jacobian = np.asarray(transform.log_jacobian(jnp.asarray(z), *bounds))
+        assert theta(z).dtype == np.float64
+        np.testing.assert_allclose(log_jacobian, np.log(np.abs(derivative)), atol=1e-6)
+        assert np.all((low < theta(z)) & (theta(z) < high))
+        np.testing.assert_allclose(np.asarray(transform.z(jnp.asarray(theta(z)), *bounds)), z,
+                                   atol=1e-8)  # fmt: skip
+        # finite and with finite gradients far out, where the branches not taken overflow
+        far = jnp.array([-1000.0, 1000.0])
+        far_bounds = (jnp.full(2, low), jnp.full(2, high))
+        grad = jax.grad(lambda z: (transform.theta(z, *far_bounds)
+                                   + transform.log_jacobian(z, *far_bounds)).sum())  # fmt: skip
+        if np.isfinite(low) == np.isfinite(high):  # exp(1000) is no branch of theirs
+            assert np.all(np.isfinite(grad(far)))
 
 
 @pytest.mark.parametrize(

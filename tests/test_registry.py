@@ -10,6 +10,7 @@ from pathlib import Path
 import arviz as az
 import numpy as np
 import pandas as pd
+import pytest
 import yaml
 from conftest import REPO, Workflow, copy_sources, tiny_config
 
@@ -25,11 +26,23 @@ def _free_gamma(config: dict) -> dict:
     return merge(config, yaml.safe_load((REPO / "config" / "free_gamma.yaml").read_text()))
 
 
-def test_the_free_gamma_model_is_fitted_by_every_method_chosen_by_config_alone(tmp_path):
+@pytest.fixture(scope="module")
+def free_gamma_run(tmp_path_factory) -> Workflow:
+    """One run of config/free_gamma.yaml over the tiny config: the dataset's workflow and a
+    tiny calibration study, side by side in one snakemake command."""
     config = _free_gamma(tiny_config())
+    config["targets"] = ["datasets", "sbc"]
     config["figures"]["per_dataset"] = False  # the figures are the tutorial model's tests'
-    workflow = Workflow(tmp_path, config)
+    config["study"] |= {"num_datasets": 4, "block_size": 4, "num_draws": 19, "rank_bins": 5,
+                        "coverage_levels": [0.5, 0.9], "noise_strata": 2,
+                        "methods": ["svi", "laplace"]}  # fmt: skip
+    workflow = Workflow(tmp_path_factory.mktemp("free_gamma"), config)
     workflow.snakemake("--cores", "2")
+    return workflow
+
+
+def test_the_free_gamma_model_is_fitted_by_every_method_chosen_by_config_alone(free_gamma_run):
+    tmp_path = free_gamma_run.path
     folder = tmp_path / "results/noise0.1/seed72"
     names = MODELS["voigt_free_gamma"].names
     data = read_dataset(folder / "data.nc", "data")
@@ -50,15 +63,14 @@ def test_the_free_gamma_model_is_fitted_by_every_method_chosen_by_config_alone(t
     assert (chi2.attrs["x_param"], chi2.attrs["y_param"]) == ("logN", "logbeta")
 
 
-def test_the_free_gamma_model_runs_through_a_calibration_study(tmp_path):
-    config = _free_gamma(tiny_config())
-    config["targets"] = ["sbc"]
-    config["study"] |= {"num_datasets": 4, "block_size": 4, "num_draws": 19, "rank_bins": 5,
-                        "coverage_levels": [0.5, 0.9], "noise_strata": 2,
-                        "methods": ["svi", "laplace"]}  # fmt: skip
-    Workflow(tmp_path, config).snakemake("--cores", "2", "results/sbc/ranks.nc")
+def test_the_free_gamma_model_runs_through_a_calibration_study(free_gamma_run):
+    tmp_path = free_gamma_run.path
     ranks = read_dataset(tmp_path / "results/sbc/ranks.nc", "sbc_ranks")
-    assert list(ranks["quantity"].values) == [*MODELS["voigt_free_gamma"].names, "loglik"]
+    assert list(ranks["quantity"].values) == [
+        *MODELS["voigt_free_gamma"].names,
+        "loglik",
+        "logjoint",
+    ]
     truth = ranks["truth"].sel(param="loggamma").values
     assert ((truth > -1) & (truth < 1)).all()  # drawn from the prior in free_gamma.yaml
 
@@ -70,7 +82,7 @@ ranked as independent."""
 from typing import NamedTuple
 
 from pipeline.methods.base import Evaluations, Method, runtime
-from pipeline.methods.common import Y, independent, single_chain
+from pipeline.methods.common import Y
 from pipeline.io.layouts import InferenceLayout
 
 
@@ -81,7 +93,8 @@ class MockSettings(NamedTuple):
 def _fit(x, predictive):
     fit = runtime("inference.laplace", "fit_laplace")
     damping = runtime("methods.laplace", "DAMPING")
-    return fit(x.problem, x.ys, x.starts, x.keys, x.settings, damping, x.batching)
+    settings = runtime("methods.laplace", "LaplaceSettings")(x.settings.num_draws, "constrained")
+    return fit(x.problem, x.ys, x.starts, x.keys, settings, damping, x.batching)
 
 
 METHOD = Method(
@@ -92,17 +105,12 @@ METHOD = Method(
     layout=InferenceLayout("mock_gaussian.nc", "the mock's draws", {"posterior": {},
                            "observed_data": Y}),
     fit=_fit,
-    draws=single_chain,
     groups=lambda fit, nu, names: {},
-    posterior_attrs=lambda fit, settings, names: {},
     diagnostics=lambda fit, draws: {"converged": fit["converged"].astype(float)},
     evaluations=lambda idata: Evaluations(gradient=1.0),
-    effective_draws=independent,
     summary_flags=lambda table, idata, thresholds: table.assign(flags=""),
     runs=("inference.laplace",),
     start="adam",
-    independent_draws=True,
-    num_draws=lambda settings: settings.num_draws,
 )
 '''
 

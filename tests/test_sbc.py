@@ -7,6 +7,7 @@ import numpy as np
 import pandas as pd
 import pytest
 from conftest import Workflow, tiny_config
+from scipy import stats
 
 from pipeline.analysis.calibration import (
     central,
@@ -15,7 +16,7 @@ from pipeline.analysis.calibration import (
     strata,
     uniformity_pvalue,
 )
-from pipeline.analysis.sbc import ranks, thinned
+from pipeline.analysis.sbc import block_fit, ess_draws, ranks
 from pipeline.io.files import read_dataset
 from pipeline.plots.registry import SBC_FIGURES
 
@@ -30,11 +31,63 @@ def test_ranks_count_the_draws_below_the_truth():
     assert np.isnan(result).all()  # a NaN draw or truth cannot be ranked
 
 
-def test_thinning_keeps_evenly_spaced_draws():
-    draws = np.arange(2000.0)[None, :, None]
-    kept, thin = thinned(draws, 199)
-    assert thin == 10 and kept.shape == (1, 199, 1)
-    np.testing.assert_array_equal(kept[0, :3, 0], [9, 19, 29])
+def _chains(ess_bulk: list[float], ess_tail: list[float] | None = None):
+    """A block of 2 chains x 1000 draws per dataset, the draw's index as its one parameter, and
+    the ESS each fit reports."""
+    n = len(ess_bulk)
+    per_chain = np.broadcast_to(np.arange(2000.0).reshape(1, 2, 1000, 1), (n, 2, 1000, 1))
+    diagnostics = {"ess_bulk": np.array(ess_bulk)[:, None],
+                   "ess_tail": np.array(ess_tail or ess_bulk)[:, None]}  # fmt: skip
+    return per_chain, diagnostics
+
+
+def test_widest_thinning_keeps_l_evenly_spaced_draws_of_the_pooled_chains():
+    fit = block_fit(*_chains([50.0]), {}, False, 199, "widest")
+    assert fit.thin[0] == 10 and fit.kept[0] == 199 and fit.draws.shape == (1, 199, 1)
+    np.testing.assert_array_equal(fit.draws[0, :3, 0], [9, 19, 29])
+    assert fit.draws[0, -1, 0] == 1989  # both chains: 1000 draws each, pooled
+
+
+def test_ess_thinning_keeps_one_draw_per_effective_draw_at_most_l():
+    # 2000 draws: ESS 1500 or 250 still give L = 199 draws (every 10th); ESS 100 gives every
+    # 20th, 100 draws; the smaller of bulk and tail ESS counts (60: every ceil(2000 / 60) =
+    # 34th, 58 draws); a NaN ESS (a stuck chain) ranks one
+    fit = block_fit(*_chains([1500.0, 250.0, 100.0, 900.0, np.nan], [1500.0, 250.0, 100.0,
+                                                                     60.0, np.nan]),
+                    {}, False, 199, "ess")  # fmt: skip
+    np.testing.assert_array_equal(fit.kept, [199, 199, 100, 58, 1])  # 58: every 34th
+    np.testing.assert_array_equal(fit.thin, [10, 10, 20, 34, 2000])
+    np.testing.assert_array_equal(fit.ess[:4], [1500, 250, 100, 60])
+    for i, kept in enumerate(fit.kept):
+        # the promised count of draws, evenly spaced, the rest of the L slots empty (NaN)
+        assert np.isfinite(fit.draws[i, :kept]).all() and np.isnan(fit.draws[i, kept:]).all()
+        np.testing.assert_array_equal(np.diff(fit.draws[i, :kept, 0]), fit.thin[i])
+    # the same counts from ess_draws alone; independent draws are kept as they are
+    # (ESS 200: every 10th, 200 draws, L kept; ESS 199: every 11th, 181)
+    np.testing.assert_array_equal(ess_draws(2000, np.array([200.0, 199.0, 0.5]), 199),
+                                  [199, 181, 1])  # fmt: skip
+    independent = block_fit(*_chains([np.nan]), {}, True, 199, "ess")
+    assert independent.kept[0] == 199 and independent.thin[0] == 1
+
+
+def test_a_rank_among_fewer_draws_is_mapped_to_0_to_l_uniformly():
+    # the truth's rank among K < L draws, uniform on 0..K when calibrated, becomes uniform on
+    # 0..L through floor((r + u) (L + 1) / (K + 1)), u uniform: an exact test over all r and u
+    rng = np.random.default_rng(1)
+    n, kept = 200_000, 19
+    draws = rng.random((n, L))
+    draws[:, kept:] = np.nan
+    truth = rng.random(n)  # exchangeable with the 19 draws: rank uniform on 0..19
+    got = ranks(draws, truth, kept=np.full(n, kept), jitter=rng.random(n))
+    counts = np.bincount(got.astype(int), minlength=L + 1)
+    assert counts.size == L + 1
+    expected = n / (L + 1)
+    assert stats.chisquare(counts).pvalue > 1e-3, counts  # flat on 0..L
+    assert abs(counts.mean() - expected) < 1e-9
+    # with all L draws kept the rank is the plain count, whatever the jitter
+    full = np.sort(rng.random((5, L)), axis=1)
+    t = rng.random(5)
+    np.testing.assert_array_equal(ranks(full, t, jitter=rng.random(5)), ranks(full, t))
 
 
 def test_central_rank_sets_hold_exactly_their_level():
@@ -98,7 +151,7 @@ def tiny_sbc(tmp_path_factory) -> Workflow:
 def test_the_study_writes_ranks_tables_and_figures(tiny_sbc):
     sbc = tiny_sbc.path / "results/sbc"
     ds = read_dataset(sbc / "ranks.nc", "sbc_ranks")
-    assert ds.sizes == {"inference": 3, "dataset": 8, "param": 3, "quantity": 4}
+    assert ds.sizes == {"inference": 3, "dataset": 8, "param": 3, "quantity": 5}
     assert list(ds["dataset"].values) == list(range(8))
     rank = ds["rank"].values
     finite = rank[np.isfinite(rank)]
@@ -111,13 +164,22 @@ def test_the_study_writes_ranks_tables_and_figures(tiny_sbc):
     assert len(set(ds["noise_seed"].values)) == 8, "every dataset has its own noise seed"
     assert set(ds["stratum"].values) == {1, 2}
     calibration = pd.read_csv(sbc / "calibration.csv")
-    assert len(calibration) == 3 * 3 * 4  # (all + 2 noise groups) x methods x quantities
+    # (all fits, those passing their checks) x (all + 2 noise groups) x methods x quantities
+    assert len(calibration) == 2 * 3 * 3 * 5
     assert set(calibration["verdict"]) <= {
         "no departure detected", "overconfident (too narrow or off-centre)", "too wide",
         "biased", "not uniform", "no fits",
     }  # fmt: skip
+    counted = calibration[calibration["n"] > 0]
     for level in (50, 90):
-        assert (calibration[f"coverage_{level}_low"] <= calibration[f"coverage_{level}"]).all()
+        assert (counted[f"coverage_{level}_low"] <= counted[f"coverage_{level}"]).all()
+    # a row without fits (all failed their checks) says so
+    empty = calibration[calibration["n"] == 0]
+    assert (empty["verdict"] == "no fits").all() and empty["coverage_50"].isna().all()
+    every = calibration[calibration["fits"] == "all fits"].set_index(["stratum", "inference",
+                                                                      "quantity"])  # fmt: skip
+    passing = calibration[calibration["fits"] != "all fits"].set_index(every.index.names)
+    assert (passing["n"] <= every["n"]).all() and (passing["n_flagged"] == every["n_flagged"]).all()
     failed = pd.read_csv(sbc / "failed.csv")
     assert list(failed.columns) == ["inference", "dataset", "problem"]
     nan = failed[failed["problem"] == "NaN in the fit"]
@@ -125,7 +187,13 @@ def test_the_study_writes_ranks_tables_and_figures(tiny_sbc):
     for figure in SBC_FIGURES:
         assert (sbc / "figures" / f"{figure}.png").read_bytes()[:4] == b"\x89PNG", figure
     block = read_dataset(sbc / "blocks/001/nuts.nc", "sbc_fit")
-    assert block.sizes["draw"] == 19 and block.attrs["thin"] == 10  # 200 draws, 19 kept
+    assert block.sizes["draw"] == 19  # L
+    # 200 draws, thinned by each fit's ESS: every 10th (L draws) down to one per effective draw
+    kept, thin = block["ranked_draws"].values, block["thin"].values
+    ess = np.fmin(block["ess_bulk"], block["ess_tail"]).min("param").values
+    np.testing.assert_array_equal(kept, np.clip(200 // np.ceil(200 / ess), 1, 19))
+    np.testing.assert_array_equal(thin, 200 // kept)
+    np.testing.assert_array_equal(block["ess_min"].values, ess)
     assert list(block["dataset"].values) == [4, 5, 6, 7]
     assert tiny_sbc.planned_jobs() == {}
 

@@ -7,6 +7,7 @@ import json
 import re
 import shlex
 from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
 
 import pytest
 import xarray as xr
@@ -157,12 +158,15 @@ CHANGES = {
     "nuts.num_chains": 2,
     "nuts.chain_method": "sequential",
     "nuts.target_accept_prob": 0.85,
+    "nuts.dense_mass": True,
     "nuts.seed": 1,
     "svi.num_steps": 601,
     "svi.learning_rate": 0.02,
+    "svi.final_learning_rate_fraction": 0.5,
     "svi.num_draws": 201,
     "svi.seed": 1,
     "laplace.num_draws": 201,
+    "laplace.coordinates": "constrained",
     "laplace.seed": 1,
     "nested.num_live_points": 31,
     "nested.dlogZ": 0.02,
@@ -182,6 +186,7 @@ CHANGES = {
     "study.seed": 1,
     "study.methods": ["nuts", "svi"],
     "study.num_draws": 39,
+    "study.thinning": "widest",
     "study.rank_bins": 10,
     "study.coverage_levels": [0.5, 0.9],
     "study.noise_strata": 2,
@@ -484,22 +489,22 @@ def test_every_stage_writes_the_same_files_again_and_a_second_dataset_compiles_n
     tiny_run, tmp_path
 ):
     # Determinism: the tutorial's dataset made again in another directory, every job a new
-    # process with an empty JAX cache, gives every NetCDF file of tiny_run value for value,
-    # attribute for attribute (but the seconds), group by group, and the same tables.
+    # process (loading the programs tiny_run compiled, from its cache), gives every NetCDF
+    # file of tiny_run value for value, attribute for attribute (but the seconds), group by
+    # group, and the same tables.
     # Compile once: the fitting stages take the data as arguments of their compiled programs,
     # not as constants in them, and jobs trace in a fixed order (PYTHONHASHSEED), so a dataset
     # with other noise draws and another noise level finds all its programs in the cache.
     config = tiny_config()
     config["datasets"] |= {"sigma_noise": [0.1, 0.2], "seeds": [2, 72]}
-    workflow = Workflow(tmp_path / "run", config)
-    cache = tmp_path / "jax_cache"
+    workflow = Workflow(tmp_path / "run", config, env=tiny_run.env)
+    cache = Path(tiny_run.env["DIFFSPEC_JAX_CACHE_DIR"])
     files = ("data.nc", "chi2_map.nc", "optimize.nc", "laplace.nc", "nuts.nc", "svi.nc",
              "nested.nc", "gradient_free.nc", "compare.nc", "nuts_summary.csv",
              "svi_summary.csv", "gradient_free_summary.csv", "compare.csv")  # fmt: skip
 
     def fit(dataset: str) -> set[str]:
-        targets = [f"{dataset}/{name}" for name in files]
-        workflow.snakemake("--cores", "2", *targets, env={"DIFFSPEC_JAX_CACHE_DIR": str(cache)})
+        workflow.snakemake("--cores", "2", *(f"{dataset}/{name}" for name in files))
         return {p.name for p in cache.iterdir()}
 
     first = fit(DATASET)
@@ -518,3 +523,23 @@ def test_every_stage_writes_the_same_files_again_and_a_second_dataset_compiles_n
     # per dataset, for array sizes that depend on the data (how many dead points it needs)
     new = sorted({name.split("-")[0] for name in fit("results/noise0.2/seed2") - first})
     assert not set(new) & FITTING_PROGRAMS, new
+
+
+def test_a_truncated_intermediate_is_named_and_forcerun_rebuilds_it(tiny_run):
+    # a fault test, here because it needs a whole run: the one this file's tests share
+    nuts = tiny_run.path / DATASET / "nuts.nc"
+    whole = nuts.read_bytes()
+    nuts.write_bytes(whole[: len(whole) // 2])  # as a disk or an interrupted copy leaves it
+    result = tiny_run.snakemake("--cores", "2", f"{DATASET}/compare.nc", "--forcerun",
+                                "compare", check=False)  # fmt: skip
+    assert result.returncode != 0
+    log = (tiny_run.path / DATASET / "logs" / "compare.log").read_text()
+    assert f"input {DATASET}/nuts.nc (nuts.nc) is not a readable NetCDF file" in log
+    # the remedy: rebuild the file (--forcerun takes it by name: its rule, fit, writes every
+    # method entry's file) and what depends on it
+    assert tiny_run.planned_jobs("--forcerun", f"{DATASET}/nuts.nc") == {
+        "fit": 1, "posterior_summary": 1, "compare": 1, "cost": 1, "figure": 5, "all": 1,
+    }  # fmt: skip
+    tiny_run.snakemake("--cores", "2", "--forcerun", f"{DATASET}/nuts.nc")
+    read_inference(nuts, ENTRIES["nuts"].method.layout)
+    assert tiny_run.planned_jobs() == {}

@@ -16,6 +16,8 @@ import pandas as pd
 import xarray as xr
 from scipy import stats
 
+from pipeline.analysis.summary import unsettled
+
 # family-wise false-alarm rate of a calibration table: the chance that a method whose
 # posteriors are all exact gets any verdict but "no departure detected" anywhere in it
 FAMILY_ALPHA = 0.05
@@ -235,15 +237,28 @@ def strata(values: np.ndarray, groups: int) -> np.ndarray:
     return np.searchsorted(edges, values, side="right") + 1
 
 
+# the two views of calibration.csv: every fit that gave ranks, and only those that passed
+# their method's own checks (what a user who trusts the checks would keep)
+VIEWS = ("all fits", "fits passing their checks")
+
+
 def calibration_rows(
     ranks: xr.Dataset, levels: Sequence[float], bins: int, strata_names: dict[int, str]
 ) -> pd.DataFrame:
-    """calibration.csv: per stratum ('all' and each group of the noise estimated from the data,
-    with its range), method and quantity: the datasets counted and set aside, coverage at each
-    level with its Wilson interval, the statistics and p-values of `departures` (z-scores: their
-    mean, sd, and how many exceed GROSS_Z), the tests Holm rejects across the whole table
-    (every row's every test is one family, at FAMILY_ALPHA: `family_alpha`, `family_tests`),
-    and the verdict those give (`verdict`; 'no fits' where no dataset is counted)."""
+    """calibration.csv: per view (VIEWS: every fit, or only those passing their checks),
+    stratum ('all' and each group of the noise estimated from the data, with its range),
+    method and quantity: the datasets counted and set aside, coverage at each level with its
+    Wilson interval, the statistics and p-values of `departures` (z-scores: their mean, sd,
+    and how many exceed GROSS_Z), the tests Holm rejects across the view's whole table (every
+    row's every test is one family, at FAMILY_ALPHA: `family_alpha`, `family_tests`), and the
+    verdict those give (`verdict`; 'no fits' where no dataset is counted)."""
+    return pd.concat([_view_rows(ranks, view, levels, bins, strata_names) for view in VIEWS],
+                     ignore_index=True)  # fmt: skip
+
+
+def _view_rows(
+    ranks: xr.Dataset, view: str, levels: Sequence[float], bins: int, strata_names: dict
+) -> pd.DataFrame:
     num_draws = int(ranks.attrs["num_draws"])
     noise = ranks["noise_estimate"].values
     groups = {"all": np.ones(ranks.sizes["dataset"], bool)}
@@ -252,7 +267,8 @@ def calibration_rows(
     for stratum, members in groups.items():
         for method in ranks["inference"].values:
             fits = ranks.sel(inference=method).isel(dataset=np.flatnonzero(members))
-            used = fits["used"].values.astype(bool)
+            flagged = fits["flagged"].values.astype(bool)
+            used = ~flagged if view == VIEWS[1] else np.ones_like(flagged)
             for quantity in ranks["quantity"].values:
                 r = fits["rank"].sel(quantity=quantity).values
                 counted = used & np.isfinite(r)
@@ -264,13 +280,14 @@ def calibration_rows(
                 )  # fmt: skip
                 rows.append(
                     {
+                        "fits": view,
                         "stratum": stratum,
                         "inference": method,
                         "quantity": quantity,
                         "noise_estimate_low": float(noise[members].min()),
                         "noise_estimate_high": float(noise[members].max()),
                         "n": int(counted.sum()),
-                        "n_flagged": int(fits["flagged"].values.sum()),
+                        "n_flagged": int(flagged.sum()),
                         "n_nan": int((~np.isfinite(r)).sum()),
                         **{name: value.item() for name, value in columns.items()},
                     }
@@ -292,7 +309,8 @@ def calibration_rows(
 
 def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str]:
     """Per dataset of one method's fits, the checks it failed ('' when none): divergences, ESS
-    below min_ess or R-hat above max_r_hat (NUTS), Newton not converged (Laplace)."""
+    below min_ess or R-hat above max_r_hat (MCMC), Newton not converged (Laplace), a loss still
+    falling (SVI)."""
     problems = [[] for _ in range(fits.sizes["dataset"])]
     for i in range(fits.sizes["dataset"]):
         fit = fits.isel(dataset=i)
@@ -307,6 +325,8 @@ def fit_problems(fits: xr.Dataset, min_ess: float, max_r_hat: float) -> list[str
             problems[i].append(f"r_hat {float(fit['r_hat'].max()):.3f} > {max_r_hat}")
         if fit["converged"] == 0:
             problems[i].append(f"Newton not converged in {int(fit['iterations'])} iterations")
+        if unsettled(float(fit["loss_drop"]), float(fit["loss_drop_se"])):
+            problems[i].append(f"loss not settled: fell {float(fit['loss_drop']):.2f} nats")
     return ["; ".join(p) for p in problems]
 
 
@@ -344,7 +364,8 @@ def collect(
         flagged.append(flags)
         used.append(~nan & (include_flagged | ~flags))
     stack = {name: np.stack([joined[m][name].values for m in methods]) for name in
-             ("rank", "mean", "sd", "ess_bulk", "r_hat", "divergences", "converged")}  # fmt: skip
+             ("rank", "mean", "sd", "ess_bulk", "r_hat", "divergences", "converged", "thin",
+              "ranked_draws", "ess_min")}  # fmt: skip
     truth = first["truth"].values
     seconds = {
         m: sum(b.attrs["run_seconds"] for b in blocks[m]) / joined[m].sizes["dataset"]
@@ -358,7 +379,6 @@ def collect(
         "z": (stack["mean"] - truth) / stack["sd"],
         "flagged": np.stack(flagged).astype(int),
         "used": np.stack(used).astype(int),
-        "thin": np.array([blocks[m][0].attrs["thin"] for m in methods]),
         "seconds_per_dataset": np.array([seconds[m] for m in methods]),
         "compile_seconds": np.array(
             [sum(b.attrs["compile_seconds"] for b in blocks[m]) for m in methods]

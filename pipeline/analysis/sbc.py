@@ -5,7 +5,13 @@ draws (Talts et al. 2018).
 Under a calibrated method the rank of the truth among L independent posterior draws is
 uniform on 0..L, for every parameter and for any function of parameters and data; the
 log-likelihood log p(y | theta) is ranked too, since ranks of parameters alone miss some
-errors, such as a likelihood that is too wide (Modrak et al. 2023).
+errors, such as a likelihood that is too wide (Modrak et al. 2023), and so is the joint
+log density log p(y, theta), a test of the whole posterior rather than of its margins.
+
+MCMC draws are thinned by each fit's own ESS (Talts et al. 2018, section 5.1), so that the
+ranked draws are close to independent (correlated draws pile ranks at the extremes). A fit
+with an ESS below L ranks its truth among fewer draws, the rank then mapped to 0..L at random
+(uniform stays uniform).
 """
 
 from __future__ import annotations
@@ -22,10 +28,13 @@ from pipeline.inference.optimize import descend
 from pipeline.models.simulate import prior_draws, simulate_from_truths
 from pipeline.models.spec import Problem
 
-LOGLIK = "loglik"  # the ranked test quantity besides the parameters: log p(y | theta)
+# the ranked test quantities besides the parameters: log p(y | theta) and log p(y, theta)
+LOGLIK, LOGJOINT = "loglik", "logjoint"
+TEST_QUANTITIES = (LOGLIK, LOGJOINT)
 # what a block file records of each fit, NaN where the method has no such thing
 PER_PARAM = ("ess_bulk", "ess_tail", "r_hat")
-DIAGNOSTICS = (*PER_PARAM, "divergences", "num_steps", "final_loss", "converged", "iterations")
+DIAGNOSTICS = (*PER_PARAM, "divergences", "num_steps", "final_loss", "loss_drop",
+               "loss_drop_se", "converged", "iterations")  # fmt: skip
 
 
 def study_noise_seed(study_seed: int, index: int) -> int:
@@ -42,15 +51,18 @@ def simulate_study(problem: Problem, truth_keys: np.ndarray, seeds: np.ndarray) 
 
 
 class BlockFit(NamedTuple):
-    """One method's fits of a block: L draws per dataset, posterior mean and sd, diagnostics
-    (name -> array over dataset or (dataset, param)), the seconds of the block, the thinning."""
+    """One method's fits of a block: the ranked draws of each dataset, posterior mean and sd,
+    diagnostics (name -> array over dataset or (dataset, param)), the seconds of the block,
+    each fit's thinning, how many draws it ranks and the ESS that chose them."""
 
-    draws: np.ndarray  # (dataset, draw, param)
+    draws: np.ndarray  # (dataset, L, param): a fit ranking fewer than L draws is NaN after them
     mean: np.ndarray  # (dataset, param)
     sd: np.ndarray  # (dataset, param)
     diagnostics: dict[str, np.ndarray]
     seconds: dict[str, float]
-    thin: int  # every thin-th draw was kept (1 for independent draws)
+    thin: np.ndarray  # (dataset,) every thin-th draw was kept (1 for independent draws)
+    kept: np.ndarray  # (dataset,) draws ranked, at most L
+    ess: np.ndarray  # (dataset,) smallest bulk or tail ESS over the parameters (NaN: none)
 
 
 def block_fit(
@@ -59,33 +71,64 @@ def block_fit(
     seconds: dict[str, float],
     independent: bool,
     num_draws: int,
+    thinning: str,
 ) -> BlockFit:
-    """A block's fits from every draw (dataset, chain, draw, param): chains pooled; the first
-    L draws of independent draws, evenly spaced draws of MCMC chains."""
-    pooled = per_chain.reshape(per_chain.shape[0], -1, per_chain.shape[-1])
-    draws, thin = (pooled[:, :num_draws], 1) if independent else thinned(pooled, num_draws)
-    return BlockFit(draws, pooled.mean(1), pooled.std(1, ddof=1), diagnostics, seconds, thin)
+    """A block's fits from every draw (dataset, chain, draw, param), chains pooled: the first
+    L of independent draws; of MCMC chains, draws evenly spaced over all of them, L of them
+    with `thinning` "widest", or with "ess" one per effective draw (each fit's smallest bulk
+    or tail ESS over the parameters), at most L."""
+    size, total = per_chain.shape[0], per_chain.shape[1] * per_chain.shape[2]
+    pooled = per_chain.reshape(size, total, per_chain.shape[-1])
+    mean, sd = pooled.mean(1), pooled.std(1, ddof=1)
+    if independent:
+        ones, kept = np.ones(size, int), np.full(size, num_draws)
+        return BlockFit(pooled[:, :num_draws], mean, sd, diagnostics, seconds, ones, kept,
+                        np.full(size, np.nan))  # fmt: skip
+    ess = np.fmin(diagnostics["ess_bulk"], diagnostics["ess_tail"]).min(axis=1)
+    kept = ess_draws(total, ess, num_draws) if thinning == "ess" else np.full(size, num_draws)
+    thin = total // kept
+    draws = np.full((size, num_draws, pooled.shape[-1]), np.nan, pooled.dtype)
+    for i in range(size):
+        draws[i, : kept[i]] = pooled[i, thin[i] - 1 :: thin[i]][: kept[i]]
+    return BlockFit(draws, mean, sd, diagnostics, seconds, thin, kept, ess)
 
 
-def ranks(draws: np.ndarray, truth: np.ndarray, tie_breaks: np.ndarray | None = None) -> np.ndarray:
+def ess_draws(total: int, ess: np.ndarray, num_draws: int) -> np.ndarray:
+    """How many of a fit's `total` correlated draws to rank so that they are close to
+    independent: one per effective draw, total // ceil(total / ESS), at most L, at least 1 (a
+    stuck chain, whose ESS is NaN, ranks one draw)."""
+    spacing = np.ceil(total / np.where(np.isfinite(ess), np.maximum(ess, 1.0), 1.0))
+    return np.clip(total // spacing, 1, num_draws).astype(int)
+
+
+def ranks(
+    draws: np.ndarray,
+    truth: np.ndarray,
+    tie_breaks: np.ndarray | None = None,
+    kept: np.ndarray | None = None,
+    jitter: np.ndarray | None = None,
+) -> np.ndarray:
     """The rank of each truth among its draws: how many draws lie below it, 0..L, along the
     last axis of `draws`; NaN where the truth or any draw is not finite.
 
     Draws equal to the truth (float32 posteriors a few ulps wide have them) count as below at
     random, by `tie_breaks` (uniform in [0, 1), one per truth), as SBC requires: counting
-    them all as above would pile ranks at 0."""
-    below = (draws < truth[..., None]).sum(axis=-1)
+    them all as above would pile ranks at 0. Where `kept` (broadcast against `truth`) is below
+    L, only the first `kept` draws count, and the rank r among them becomes
+    floor((r + u) (L + 1) / (kept + 1)) with u = `jitter`, uniform in [0, 1): uniform on 0..kept
+    then gives uniform on 0..L."""
+    num_draws = draws.shape[-1]
+    kept = np.broadcast_to(num_draws if kept is None else kept, np.shape(truth))
+    counted = np.arange(num_draws) < kept[..., None]
+    below = ((draws < truth[..., None]) & counted).sum(axis=-1)
     if tie_breaks is not None:
-        equal = (draws == truth[..., None]).sum(axis=-1)
+        equal = ((draws == truth[..., None]) & counted).sum(axis=-1)
         below = below + np.floor(tie_breaks * (equal + 1)).astype(int)
-    finite = np.isfinite(draws).all(axis=-1) & np.isfinite(truth)
+    if jitter is not None:
+        scaled = np.floor((below + jitter) * (num_draws + 1) / (kept + 1)).astype(int)
+        below = np.where(kept < num_draws, scaled, below)
+    finite = (np.isfinite(draws) | ~counted).all(axis=-1) & np.isfinite(truth)
     return np.where(finite, below.astype(float), np.nan)
-
-
-def thinned(draws: np.ndarray, num_draws: int) -> tuple[np.ndarray, int]:
-    """`num_draws` evenly spaced draws of each row (dataset, draw, ...), and the spacing."""
-    thin = draws.shape[1] // num_draws
-    return draws[:, thin - 1 :: thin][:, :num_draws], thin
 
 
 class AdamStart(NamedTuple):
@@ -115,34 +158,46 @@ def adam_starts(problem: Problem, ys: np.ndarray, adam: AdamStart) -> np.ndarray
     return np.asarray(jax.jit(jax.vmap(one))(ys))
 
 
-def loglik_ranks(
-    problem: Problem, ys: np.ndarray, truth: np.ndarray, draws: np.ndarray, tie_breaks
+def density_ranks(
+    problem: Problem, ys: np.ndarray, truth: np.ndarray, fit: BlockFit, tie_breaks, jitter
 ) -> np.ndarray:
-    """The rank of log p(y | truth) among log p(y | draw) over the draws, per dataset."""
-    model, line, _ = problem
+    """The ranks (dataset, 2) of log p(y | truth) among log p(y | draw) over the draws, and of
+    log p(y, truth) among log p(y, draw): TEST_QUANTITIES."""
+    model, line, priors = problem
 
-    def loglik(y, theta):
-        return model.log_likelihood(line, y, model.named(theta))
+    def densities(y, theta):
+        named = model.named(theta)
+        return jnp.stack(
+            [model.log_likelihood(line, y, named), model.log_joint(line, priors, y, named)]
+        )
 
-    per_draw = jax.vmap(jax.vmap(loglik, (None, 0)), (0, 0))
+    per_draw = jax.vmap(jax.vmap(densities, (None, 0)), (0, 0))  # (dataset, draw, quantity)
     dtype = ys.dtype
-    at_draws = np.asarray(jax.jit(per_draw)(ys, draws.astype(dtype)))
-    at_truth = np.asarray(jax.jit(jax.vmap(loglik))(ys, truth.astype(dtype)))
-    return ranks(at_draws, at_truth, tie_breaks)
+    at_draws = np.asarray(jax.jit(per_draw)(ys, fit.draws.astype(dtype)))
+    at_truth = np.asarray(jax.jit(jax.vmap(densities))(ys, truth.astype(dtype)))
+    kept = fit.kept[:, None]
+    return ranks(np.moveaxis(at_draws, 1, 2), at_truth, tie_breaks, kept, jitter)
 
 
 def block_ranks(problem: Problem, block: xr.Dataset, fit: BlockFit, tie_stream: int) -> np.ndarray:
     """Ranks (dataset, quantity) of the truths of a block among one method's draws, ties
-    broken at random by numbers drawn from the study seed, the stream and the dataset."""
+    broken (and ranks among fewer than L draws mapped to 0..L) at random by numbers drawn from
+    the study seed, the stream and the dataset."""
     truth, ys = block["truth"].values, block["f_obs"].values
-    quantities = truth.shape[1] + 1
-    tie_breaks = np.stack([
-        np.random.default_rng([block.attrs["study_seed"], tie_stream, i]).random(quantities)
+    num_params = truth.shape[1]
+    quantities = num_params + len(TEST_QUANTITIES)
+    # per dataset: tie breaks, then (drawn after them, so that they stay as they were) jitters
+    uniforms = np.stack([
+        np.random.default_rng([block.attrs["study_seed"], tie_stream, i]).random(2 * quantities)
         for i in block["dataset"].values
     ])  # fmt: skip
-    by_param = ranks(np.moveaxis(fit.draws, 2, 1), truth, tie_breaks[:, :-1])  # (dataset, param)
-    loglik = loglik_ranks(problem, ys, truth, fit.draws, tie_breaks[:, -1])
-    return np.concatenate([by_param, loglik[:, None]], axis=1)
+    ties, jitter = uniforms[:, :quantities], uniforms[:, quantities:]
+    p = slice(0, num_params)
+    d = slice(num_params, None)
+    draws = np.moveaxis(fit.draws, 2, 1)
+    by_param = ranks(draws, truth, ties[:, p], fit.kept[:, None], jitter[:, p])
+    by_density = density_ranks(problem, ys, truth, fit, ties[:, d], jitter[:, d])
+    return np.concatenate([by_param, by_density], axis=1)
 
 
 def block_variables(block: xr.Dataset, fit: BlockFit, ranks: np.ndarray) -> dict:
@@ -157,6 +212,9 @@ def block_variables(block: xr.Dataset, fit: BlockFit, ranks: np.ndarray) -> dict
         "rank": ranks,
         "mean": fit.mean,
         "sd": fit.sd,
+        "thin": fit.thin,
+        "ranked_draws": fit.kept,
+        "ess_min": fit.ess,
         **missing,
         **fit.diagnostics,
     }

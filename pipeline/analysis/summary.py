@@ -108,13 +108,20 @@ def loss_drop(losses: np.ndarray) -> tuple[float, float]:
     return float(before.mean() - last.mean()), float(se)
 
 
+def unsettled(drop: np.ndarray, se: np.ndarray) -> np.ndarray:
+    """Whether a loss still falls (`loss_drop`'s drop and its se): by more than SETTLED_NATS
+    and 4 standard errors over its last tenth."""
+    return drop > np.fmax(SETTLED_NATS, 4 * se)
+
+
 def flag_svi(table: pd.DataFrame, losses: np.ndarray) -> pd.DataFrame:
     """Add `loss_drop` (nats) and `flags` to an SVI summary: 'loss not settled' when the loss
-    still falls by more than SETTLED_NATS and 4 standard errors over its last tenth."""
+    still falls (`unsettled`)."""
     drop, se = loss_drop(np.asarray(losses, dtype=float))
-    unsettled = drop > max(SETTLED_NATS, 4 * se)
     flags = (
-        f"loss not settled: fell {drop:.2f} nats over the last tenth of steps" if unsettled else ""
+        f"loss not settled: fell {drop:.2f} nats over the last tenth of steps"
+        if unsettled(drop, se)
+        else ""
     )
     return table.assign(loss_drop=drop, flags=flags)
 

@@ -2,7 +2,8 @@
 
 SA proposes from a Gaussian fitted to its own population of recent points (dense: with all
 correlations), so it needs only values of the log density, never its gradient. From numpyro's
-default start it fails on this posterior; it starts at each dataset's Laplace mode instead.
+default start it fails on this posterior; each chain starts at its own draw of the dataset's
+Laplace approximation instead: dispersed, so that r-hat can see a chain stuck where it began.
 """
 
 from __future__ import annotations
@@ -25,9 +26,10 @@ def fit_gradient_free(
     settings: Any,
     batching: Batching = ONE_DATASET,
 ) -> tuple[dict[str, np.ndarray], dict[str, float]]:
-    """SA on each dataset (rows of `ys`), every chain started at the dataset's row of `starts`
-    (the model's parameters in order). Returns arrays with axes (dataset, chain, draw): the
-    parameters and `accept_prob`; chains run on split(split(key)[1], num_chains), as NUTS's."""
+    """SA on each dataset (rows of `ys`), each chain started at its own point of the dataset's
+    `starts` (dataset, chain, param; the model's parameters in order). Returns arrays with axes
+    (dataset, chain, draw): the parameters and `accept_prob`; chains run on
+    split(split(key)[1], num_chains), as NUTS's."""
     model = problem.model
 
     def chain(key, y, start, line, priors):
@@ -47,9 +49,9 @@ def fit_gradient_free(
         return {**mcmc.get_samples(), **mcmc.get_extra_fields()}
 
     def fit_one(item, line, priors):
-        dataset_key, y, start = item
+        dataset_key, y, chain_starts = item
         keys = jax.random.split(jax.random.split(dataset_key)[1], settings.num_chains)
         # numpyro's own vectorised chains reject an init_to_value start; vmap one chain instead
-        return jax.vmap(lambda k: chain(k, y, start, line, priors))(keys)
+        return jax.vmap(lambda k, s: chain(k, y, s, line, priors))(keys, chain_starts)
 
     return run_batched(fit_one, (keys, ys, starts), problem[1:], batching, "SA")

@@ -38,7 +38,11 @@ def fit_nuts(
 
     def chain(key, y, line, priors):
         mcmc = MCMC(
-            NUTS(model, target_accept_prob=settings.target_accept_prob),
+            NUTS(
+                model,
+                target_accept_prob=settings.target_accept_prob,
+                dense_mass=settings.dense_mass,
+            ),
             num_warmup=settings.num_warmup,
             num_samples=settings.num_samples,
             progress_bar=False,  # the bar's host callbacks slow sampling and defeat the cache

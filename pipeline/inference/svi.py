@@ -7,6 +7,7 @@ from typing import Any
 import jax
 import numpy as np
 import numpyro
+import optax
 from numpyro.infer import SVI, Predictive, Trace_ELBO
 from numpyro.infer.autoguide import AutoMultivariateNormal
 
@@ -36,7 +37,7 @@ def fit_svi(
         key, y = item
         draw_key, run_key = jax.random.split(key)
         guide = AutoMultivariateNormal(model)
-        svi = SVI(model, guide, numpyro.optim.Adam(settings.learning_rate), Trace_ELBO())
+        svi = SVI(model, guide, _optimizer(settings), Trace_ELBO())
         state = svi.init(run_key, line, priors, y)
         # the same updates as numpyro's svi.run, without its progress bar's host callbacks
         state, losses = jax.lax.scan(
@@ -54,3 +55,14 @@ def fit_svi(
         return out
 
     return run_batched(fit_one, (keys, ys), problem[1:], batching, "SVI")
+
+
+def _optimizer(settings: Any):
+    """Adam at a constant rate (numpyro's, the tutorial's) or, with a final rate fraction
+    below 1, at a rate decaying exponentially to that fraction over the steps (optax's)."""
+    if settings.final_learning_rate_fraction == 1:
+        return numpyro.optim.Adam(settings.learning_rate)
+    schedule = optax.exponential_decay(
+        settings.learning_rate, settings.num_steps, settings.final_learning_rate_fraction
+    )
+    return numpyro.optim.optax_to_numpyro(optax.adam(schedule))

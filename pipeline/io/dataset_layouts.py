@@ -3,9 +3,7 @@ that put its methods side by side (each method's own file is declared in pipelin
 
 from __future__ import annotations
 
-from pipeline.io.layouts import Layout, Var
-
-_PARAM = Var(("param",), "", "model parameter")
+from pipeline.io.layouts import Layout, Var, coordinates
 
 DATASET_LAYOUTS: dict[str, Layout] = {
     "data": Layout(
@@ -14,7 +12,7 @@ DATASET_LAYOUTS: dict[str, Layout] = {
             "An observed spectrum: the flux on a wavenumber grid; for synthetic data also the "
             "truth behind it."
         ),
-        coords={"nu": Var(("nu",), "cm^-1", "wavenumber")},
+        coords=coordinates("nu"),
         data_vars={"f_obs": Var(("nu",), "1", "observed transmission")},
         attrs={
             "sigma_noise": "noise standard deviation that chi^2 divides by, transmission units",
@@ -49,12 +47,12 @@ DATASET_LAYOUTS: dict[str, Layout] = {
     "optimize": Layout(
         filename="optimize.nc",
         description="Gradient-descent trajectories (steepest descent, Adam) from one point.",
-        coords={
-            "optimizer": Var(("optimizer",), "", "optimisation method"),
-            "step": Var(("step",), "1", "update number (0 is the initial point)"),
-            "param": _PARAM,
-            "nu": Var(("nu",), "cm^-1", "wavenumber"),
-        },
+        coords=coordinates(
+            "param",
+            "nu",
+            optimizer=Var(("optimizer",), "", "optimisation method"),
+            step=Var(("step",), "1", "update number (0 is the initial point)"),
+        ),
         data_vars={
             "params": Var(
                 ("optimizer", "step", "param"), "", "the model's line parameters at each step"
@@ -76,11 +74,9 @@ DATASET_LAYOUTS: dict[str, Layout] = {
     "compare": Layout(
         filename="compare.nc",
         description="Every method's posterior beside the reference's, with its distance from it.",
-        coords={
-            # not "method": that name clashes with the keyword of xarray's .sel()
-            "inference": Var(("inference",), "", "inference method (the first: the reference)"),
-            "param": Var(("param",), "", "model parameter"),
-        },
+        # "inference", not "method": that name clashes with the keyword of xarray's .sel();
+        # the first is the reference
+        coords=coordinates("inference", "param"),
         data_vars={
             "mean": Var(("inference", "param"), "parameter units", "posterior mean"),
             "sd": Var(("inference", "param"), "parameter units", "posterior standard deviation"),
@@ -106,7 +102,7 @@ DATASET_LAYOUTS: dict[str, Layout] = {
     "cost": Layout(
         filename="cost.nc",
         description="What each method cost on one dataset: evaluations, seconds, effective draws.",
-        coords={"inference": Var(("inference",), "", "inference method")},
+        coords=coordinates("inference"),
         data_vars={
             "value_evaluations": Var(("inference",), "1", "log-density values alone"),
             "gradient_evaluations": Var(("inference",), "1", "log-density values with gradient"),
@@ -116,11 +112,16 @@ DATASET_LAYOUTS: dict[str, Layout] = {
             ),
             "compile_seconds": Var(("inference",), "s", "compiling or loading the programs"),
             "run_seconds": Var(("inference",), "s", "running the compiled fit"),
-            "min_ess": Var(("inference",), "1", "effective draws, minimum over parameters"),
+            "min_ess": Var(
+                ("inference",),
+                "1",
+                "effective draws, minimum over parameters (NaN: an approximation)",
+                finite=False,
+            ),
             "ess_kind": Var(("inference",), "", "what min_ess counts, per method"),
-            "ess_per_second": Var(("inference",), "1/s", "min_ess / run_seconds"),
+            "ess_per_second": Var(("inference",), "1/s", "min_ess / run_seconds", finite=False),
             "ess_per_1000_value_equivalents": Var(
-                ("inference",), "1", "min_ess per 1000 value-equivalent evaluations"
+                ("inference",), "1", "min_ess per 1000 value-equivalent evaluations", finite=False
             ),
             "energy_distance": Var(
                 ("inference",), "reference sd", "energy distance from the reference's draws"

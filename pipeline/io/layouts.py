@@ -44,6 +44,21 @@ class Layout:
     optional_vars: Mapping[str, Var] = field(default_factory=dict)
 
 
+# the dimension coordinates several layouts share, declared once
+COORDINATES = {
+    "param": Var(("param",), "", "model parameter"),
+    "nu": Var(("nu",), "cm^-1", "wavenumber"),
+    "dataset": Var(("dataset",), "", "index of the dataset in the study"),
+    "quantity": Var(("quantity",), "", "ranked quantity: a parameter, loglik or logjoint"),
+    "inference": Var(("inference",), "", "inference method"),
+}
+
+
+def coordinates(*shared: str, **own: Var) -> dict[str, Var]:
+    """A layout's coordinates: the `shared` ones of COORDINATES, then its `own`."""
+    return {name: COORDINATES[name] for name in shared} | own
+
+
 @dataclass(frozen=True)
 class InferenceLayout:
     """The groups and variables an ArviZ InferenceData file (one NetCDF) must have."""

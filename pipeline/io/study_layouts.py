@@ -3,10 +3,12 @@ calibration (its blocks of data, each method's block of fits, the joined ranks).
 
 from __future__ import annotations
 
-from pipeline.io.layouts import Layout, Var
+from pipeline.io.layouts import Layout, Var, coordinates
 
 _PER_DATASET = ("noise", "seed", "inference", "param")
 _CALIBRATION = ("noise", "inference", "param")
+_SBC_TRUTH = Var(("dataset", "param"), "parameter units", "value drawn from the prior")
+_NOISE_SEED = Var(("dataset",), "", "numpy.random.RandomState seed of the noise")
 
 STUDY_LAYOUTS: dict[str, Layout] = {
     "fixed_truth_summary": Layout(
@@ -15,14 +17,13 @@ STUDY_LAYOUTS: dict[str, Layout] = {
             "A fixed-truth sweep: per dataset and method entry (and the optimiser's end point), "
             "then coverage across seeds."
         ),
-        coords={
-            "noise": Var(("noise",), "1", "noise level sigma_noise, transmission units"),
-            "seed": Var(("seed",), "", "seed of the noise draw"),
-            "inference": Var(
-                ("inference",), "", "the optimiser, then the method entries (reference first)"
-            ),
-            "param": Var(("param",), "", "model parameter"),
-        },
+        # inference: the optimiser, then the method entries (the reference first)
+        coords=coordinates(
+            "inference",
+            "param",
+            noise=Var(("noise",), "1", "noise level sigma_noise, transmission units"),
+            seed=Var(("seed",), "", "seed of the noise draw"),
+        ),
         data_vars={
             "truth": Var(("noise", "param"), "parameter units", "value the data were made with"),
             "estimate": Var(
@@ -105,14 +106,10 @@ STUDY_LAYOUTS: dict[str, Layout] = {
     "sbc_data": Layout(
         filename="data.nc",
         description="A block of SBC datasets: truths drawn from the prior, noisy spectra.",
-        coords={
-            "dataset": Var(("dataset",), "", "index of the dataset in the study"),
-            "param": Var(("param",), "", "model parameter"),
-            "nu": Var(("nu",), "cm^-1", "wavenumber"),
-        },
+        coords=coordinates("dataset", "param", "nu"),
         data_vars={
-            "truth": Var(("dataset", "param"), "parameter units", "value drawn from the prior"),
-            "noise_seed": Var(("dataset",), "", "numpy.random.RandomState seed of the noise"),
+            "truth": _SBC_TRUTH,
+            "noise_seed": _NOISE_SEED,
             "f_obs": Var(("dataset", "nu"), "1", "observed transmission"),
         },
         attrs={
@@ -123,14 +120,14 @@ STUDY_LAYOUTS: dict[str, Layout] = {
     "sbc_fit": Layout(
         filename="{method}.nc",
         description="One method's fits of a block of SBC datasets, reduced to ranks.",
-        coords={
-            "dataset": Var(("dataset",), "", "index of the dataset in the study"),
-            "param": Var(("param",), "", "model parameter"),
-            "quantity": Var(("quantity",), "", "ranked quantity: a parameter or loglik"),
-            "draw": Var(("draw",), "", "posterior draw kept for ranking"),
-        },
+        coords=coordinates(
+            "dataset",
+            "param",
+            "quantity",
+            draw=Var(("draw",), "", "posterior draw kept for ranking"),
+        ),
         data_vars={
-            "truth": Var(("dataset", "param"), "parameter units", "value drawn from the prior"),
+            "truth": _SBC_TRUTH,
             "draws": Var(
                 ("dataset", "draw", "param"), "parameter units", "the L ranked draws", finite=False
             ),
@@ -171,6 +168,20 @@ STUDY_LAYOUTS: dict[str, Layout] = {
             "final_loss": Var(
                 ("dataset",), "1", "mean ELBO loss of the last 100 steps (SVI)", finite=False
             ),
+            "loss_drop": Var(
+                ("dataset",), "1", "ELBO loss fall over the last tenth of steps (SVI)", finite=False
+            ),
+            "loss_drop_se": Var(
+                ("dataset",), "1", "standard error of loss_drop (SVI)", finite=False
+            ),
+            "thin": Var(("dataset",), "1", "every thin-th draw was ranked (chains pooled)"),
+            "ranked_draws": Var(("dataset",), "1", "draws ranked: L, or fewer where ESS < L"),
+            "ess_min": Var(
+                ("dataset",),
+                "1",
+                "smallest bulk or tail ESS over the parameters, which set the thinning (MCMC)",
+                finite=False,
+            ),
             "converged": Var(
                 ("dataset",), "1", "1 if Newton converged, else 0 (Laplace)", finite=False
             ),
@@ -178,7 +189,6 @@ STUDY_LAYOUTS: dict[str, Layout] = {
         },
         attrs={
             "inference": "the inference method",
-            "thin": "every thin-th draw was kept (chains pooled)",
             "compile_seconds": "compiling (or loading from the cache) the block's program",
             "run_seconds": "fitting the whole block",
             "run_seconds_per_dataset": "run_seconds / datasets: the amortised cost of a fit",
@@ -187,15 +197,10 @@ STUDY_LAYOUTS: dict[str, Layout] = {
     "sbc_ranks": Layout(
         filename="ranks.nc",
         description="An SBC study: every dataset's truth, ranks and checks, for every method.",
-        coords={
-            "inference": Var(("inference",), "", "inference method"),
-            "dataset": Var(("dataset",), "", "index of the dataset in the study"),
-            "param": Var(("param",), "", "model parameter"),
-            "quantity": Var(("quantity",), "", "ranked quantity: a parameter or loglik"),
-        },
+        coords=coordinates("inference", "dataset", "param", "quantity"),
         data_vars={
-            "truth": Var(("dataset", "param"), "parameter units", "value drawn from the prior"),
-            "noise_seed": Var(("dataset",), "", "numpy.random.RandomState seed of the noise"),
+            "truth": _SBC_TRUTH,
+            "noise_seed": _NOISE_SEED,
             "noise_estimate": Var(
                 ("dataset",), "1", "noise sd estimated from the flux's first differences"
             ),
@@ -226,14 +231,20 @@ STUDY_LAYOUTS: dict[str, Layout] = {
                 ("inference", "dataset"), "1", "Newton converged (Laplace)", finite=False
             ),
             "flagged": Var(("inference", "dataset"), "1", "1 if the fit failed its own checks"),
-            "used": Var(("inference", "dataset"), "1", "1 if the calibration counts the fit"),
-            "thin": Var(("inference",), "1", "every thin-th draw was ranked"),
+            "used": Var(
+                ("inference", "dataset"), "1", "1 if the figures count the fit (include_flagged)"
+            ),
+            "thin": Var(("inference", "dataset"), "1", "every thin-th draw was ranked"),
+            "ranked_draws": Var(("inference", "dataset"), "1", "draws ranked (L, or fewer: ESS)"),
+            "ess_min": Var(
+                ("inference", "dataset"), "1", "smallest bulk or tail ESS (MCMC)", finite=False
+            ),
             "seconds_per_dataset": Var(("inference",), "s", "amortised fitting time per dataset"),
             "compile_seconds": Var(("inference",), "s", "compile or cache-load time, all blocks"),
         },
         attrs={
             "num_draws": "L, the draws each truth is ranked among",
-            "include_flagged": "1 if fits that failed their checks are counted, else 0",
+            "include_flagged": "1 if the figures count fits that failed their checks, else 0",
         },
     ),
 }

@@ -1,17 +1,16 @@
-"""What several methods' modules share: the observed-data group's meaning, per-chain draws as
-one array, the ESS of MCMC chains, and the flags of a summary from MCMC checks.
+"""What several methods' modules share: the observed-data group's meaning, and for MCMC chains
+their draws as one array, their ESS and the flags of a summary from their checks.
 
 The methods' modules are read by the workflow while it plans its jobs, so they import JAX,
 numpyro and ArviZ only inside the functions that fit or read (see pipeline.models.spec)."""
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 import numpy as np
 
-from pipeline.methods.base import runtime
+from pipeline.methods.base import parameters, runtime
 
 # the flux in the observed_data group (and a posterior-predictive group)
 Y = {"y": "flux, transmission units (observed_data: the data; posterior_predictive: draws)"}
@@ -22,11 +21,6 @@ def chain_draws(arrays: dict[str, np.ndarray], names: tuple[str, ...]) -> np.nda
     return np.stack([arrays[n] for n in names], axis=-1)
 
 
-def single_chain(arrays: dict[str, np.ndarray], names: tuple[str, ...]) -> np.ndarray:
-    """Independent draws (dataset, draw) per parameter as (dataset, 1, draw, param)."""
-    return np.stack([arrays[n] for n in names], axis=-1)[:, None]
-
-
 def bulk_ess(idata: Any) -> tuple[float, str]:
     """The smallest bulk ESS over the parameters, all chains: an MCMC file's effective draws."""
     import arviz as az
@@ -34,16 +28,6 @@ def bulk_ess(idata: Any) -> tuple[float, str]:
     names = parameters(idata)
     ess = az.ess(idata.posterior[names], method="bulk")
     return min(float(ess[p]) for p in names), "bulk ESS, all chains"
-
-
-def independent(idata: Any) -> tuple[float, str]:
-    """An approximation's draws are independent: as many effective draws as draws."""
-    return float(idata.posterior[parameters(idata)[0]].size), "independent draws"
-
-
-def parameters(idata: Any) -> list[str]:
-    """The model's parameters of an inference file, in the model's order."""
-    return json.loads(idata.posterior.attrs["params"])
 
 
 def mcmc_flags(table: Any, idata: Any, thresholds: Any) -> Any:

@@ -145,6 +145,16 @@ def _list_problems(config: Mapping, key: str, model: Model, whole: bool) -> list
                 f"{where} ({variant.name}) starts from a {variant.method.start} fit of "
                 f"model {variant.model}: put such an entry before it in config.{key}"
             )
+        source = start_of(variant, entries) if whole else None
+        if source is not None and variant.method.dispersed_starts is not None:
+            starts = variant.method.dispersed_starts(variant.typed_settings())
+            # a study's block files keep L draws of each fit, a dataset's file all of them
+            offered = (config["study"]["num_draws"] if key == "study.methods"
+                       else source.method.num_draws(source.typed_settings()))  # fmt: skip
+            if starts > offered:
+                found.append(f"{where} ({variant.name}) starts {starts} chains at draws of "
+                             f"{source.name}, which offers {offered}: at most that many "
+                             "chains")  # fmt: skip
         if variant.method.start == "adam" and variant.model != model.name:
             found.append(
                 f"{where} ({variant.name}) starts from Adam's fit of model "

@@ -1,4 +1,4 @@
-"""A gradient-free MCMC baseline: numpyro's SA sampler, started at the Laplace mode."""
+"""A gradient-free MCMC baseline: numpyro's SA sampler, each chain started at a Laplace draw."""
 
 from __future__ import annotations
 
@@ -80,7 +80,9 @@ METHOD = Method(
     evaluations=lambda idata: Evaluations(value=int(idata.posterior.attrs["value_evaluations"])),
     effective_draws=bulk_ess,
     summary_flags=mcmc_flags,
+    independent_draws=False,
     start="laplace",
+    dispersed_starts=lambda s: s.num_chains,
     settings_problems=_settings_problems,
     num_draws=lambda s: s.num_chains * (s.num_samples // s.thinning),
 )

@@ -8,7 +8,7 @@ import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
 from pipeline.methods.base import Evaluations, Method, runtime
-from pipeline.methods.common import Y, independent, single_chain
+from pipeline.methods.common import Y
 
 # Levenberg-Marquardt damping factors tried in turn at every Newton step, smallest first
 # (0: the Newton step); pipeline.inference.laplace tries them
@@ -16,24 +16,35 @@ DAMPING = (0.0, *(10.0**k for k in range(-4, 9)))
 
 
 class LaplaceSettings(NamedTuple):
-    """Draws of the fitted Gaussian kept as the approximation's posterior draws."""
+    """Draws of the fitted Gaussian kept as the approximation's posterior draws, and the
+    coordinates it is fitted in (pipeline.inference.laplace.TRANSFORMS)."""
 
     num_draws: int
+    coordinates: str  # "unconstrained" (theta(z) onto each prior's support) or "constrained"
 
 
 LAYOUT = InferenceLayout(
     filename="laplace.nc",
     description=(
         "Laplace approximation: the posterior mode, the inverse Hessian there and draws of "
-        "that Gaussian, ArviZ layout."
+        "that Gaussian (in laplace.coordinates, mapped back), ArviZ layout."
     ),
     groups={
         "posterior": {},
         "observed_data": Y,
         "approximation": {
-            "mode": "posterior mode (MAP), dims param",
-            "covariance": "inverse Hessian of -log posterior at the mode, dims param, param_",
-            "sd": "standard deviation of the approximation, dims param",
+            "mode": "the approximation's median theta(z mode) (constrained: the MAP), dims param",
+            "covariance": (
+                "J cov_z J^T, J = dtheta/dz at the mode: the delta method's covariance of theta "
+                "(constrained: the inverse Hessian of -log posterior at the MAP), dims param, "
+                "param_"
+            ),
+            "sd": "its standard deviation (the square root of covariance's diagonal), dims param",
+            "unconstrained_mode": "the mode z of the posterior density of z, dims param",
+            "unconstrained_covariance": (
+                "cov_z, the inverse Hessian of -log posterior density of z at its mode, "
+                "dims param, param_"
+            ),
         },
     },
     posterior_attrs={
@@ -59,6 +70,8 @@ def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
                 "mode": ("param", fit["mode"]),
                 "covariance": (("param", "param_"), covariance),
                 "sd": ("param", np.sqrt(np.diag(covariance))),
+                "unconstrained_mode": ("param", fit["unconstrained_mode"]),
+                "unconstrained_covariance": (("param", "param_"), fit["unconstrained_covariance"]),
             },
             coords={"param": list(names), "param_": list(names)},
         )
@@ -86,7 +99,6 @@ METHOD = Method(
     settings=LaplaceSettings,
     layout=LAYOUT,
     fit=_fit,
-    draws=single_chain,
     groups=_groups,
     posterior_attrs=lambda fit, settings, names: {
         "converged": int(fit["converged"]),
@@ -98,9 +110,6 @@ METHOD = Method(
         "iterations": fit["iterations"].astype(float),
     },
     evaluations=_evaluations,
-    effective_draws=independent,
     point=lambda idata: idata.approximation["mode"].values,
     start="adam",
-    independent_draws=True,
-    num_draws=lambda s: s.num_draws,
 )

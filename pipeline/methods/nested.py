@@ -8,7 +8,7 @@ import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
 from pipeline.methods.base import Evaluations, Method, runtime
-from pipeline.methods.common import Y, single_chain
+from pipeline.methods.common import Y
 
 
 class NestedSettings(NamedTuple):
@@ -72,14 +72,10 @@ METHOD = Method(
     settings=NestedSettings,
     layout=LAYOUT,
     fit=_fit,
-    draws=single_chain,
     groups=_groups,
-    posterior_attrs=lambda fit, settings, names: {},
     diagnostics=lambda fit, draws: {"converged": fit["converged"].astype(float)},
     evaluations=lambda idata: Evaluations(value=int(idata.evidence["num_likelihood_evaluations"])),
     effective_draws=lambda idata: (float(idata.evidence["ess_kish"]), "Kish ESS"),
-    independent_draws=True,
     evidence=True,
     settings_problems=_settings_problems,
-    num_draws=lambda s: s.num_draws,
 )

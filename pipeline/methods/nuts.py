@@ -19,6 +19,7 @@ class NutsSettings(NamedTuple):
     num_chains: int
     chain_method: str  # vectorized (vmap), sequential (lax.map), parallel (a CPU device each)
     target_accept_prob: float
+    dense_mass: bool  # a dense mass matrix, adapted in warmup (False: diagonal)
 
 
 # numpyro's names of the sampler fields -> ArviZ's sample_stats names (as az.from_numpyro)
@@ -97,6 +98,7 @@ METHOD = Method(
     evaluations=_evaluations,
     effective_draws=bulk_ess,
     summary_flags=mcmc_flags,
+    independent_draws=False,
     # parallel chains run side by side, one core each
     threads=lambda s: s["num_chains"] if s["chain_method"] == "parallel" else 1,
     num_draws=lambda s: s.num_samples * s.num_chains,

@@ -8,14 +8,16 @@ import numpy as np
 
 from pipeline.io.layouts import InferenceLayout
 from pipeline.methods.base import Evaluations, Method, runtime
-from pipeline.methods.common import Y, independent, single_chain
+from pipeline.methods.common import Y
 
 
 class SviSettings(NamedTuple):
-    """numpyro SVI with an AutoMultivariateNormal guide: steps, Adam's rate, guide draws."""
+    """numpyro SVI with an AutoMultivariateNormal guide: steps, Adam's rate and its decay,
+    guide draws."""
 
     num_steps: int
     learning_rate: float
+    final_learning_rate_fraction: float  # 1: constant (the tutorial's)
     num_draws: int
 
 
@@ -61,6 +63,16 @@ def _groups(fit: dict, nu: np.ndarray, names: tuple[str, ...]) -> dict:
     }
 
 
+def _diagnostics(fit: dict, draws: np.ndarray) -> dict:
+    loss_drop = runtime("analysis.summary", "loss_drop")
+    drops = np.array([loss_drop(np.asarray(losses, float)) for losses in fit["loss"]])
+    return {
+        "final_loss": fit["loss"][:, -100:].mean(axis=1),
+        "loss_drop": drops[:, 0],
+        "loss_drop_se": drops[:, 1],
+    }
+
+
 def _flags(table, idata, thresholds):
     flag_svi = runtime("analysis.summary", "flag_svi")
     return flag_svi(table, idata.optimization["loss"].values)
@@ -74,13 +86,8 @@ METHOD = Method(
     settings=SviSettings,
     layout=LAYOUT,
     fit=_fit,
-    draws=single_chain,
     groups=_groups,
-    posterior_attrs=lambda fit, settings, names: {},
-    diagnostics=lambda fit, draws: {"final_loss": fit["loss"][:, -100:].mean(axis=1)},
+    diagnostics=_diagnostics,
     evaluations=lambda idata: Evaluations(gradient=idata.optimization["loss"].size),
-    effective_draws=independent,
     summary_flags=_flags,
-    independent_draws=True,
-    num_draws=lambda s: s.num_draws,
 )

@@ -9,7 +9,7 @@ from matplotlib.figure import Figure
 from scipy.ndimage import gaussian_filter
 
 from pipeline.analysis.compare import draws
-from pipeline.methods.common import parameters
+from pipeline.methods.base import parameters
 from pipeline.plots.common import axes, dataset_title
 from pipeline.plots.posterior import truth
 
@@ -92,6 +92,10 @@ def cost(cost: xr.Dataset, *, styles: dict) -> Figure:
     panels[2].barh(y, cost["ess_per_second"], color=colors)
     panels[2].set(xscale="log", xlabel="effective draws per second of run (compiled)")
     for row, kind in enumerate(kinds):
+        if not np.isfinite(cost["min_ess"].sel(inference=kind)):
+            panels[1].annotate("approximation: no effective draws", (0, row),
+                               xycoords=("axes fraction", "data"), xytext=(4, 0),
+                               textcoords="offset points", va="center", fontsize=8)  # fmt: skip
         distance = float(cost["energy_distance"].sel(inference=kind))
         note = "reference" if row == 0 else f"energy distance {distance:.2f}"
         panels[2].annotate(note, (1, row), xycoords=("axes fraction", "data"), xytext=(4, 0),

@@ -11,7 +11,7 @@ from matplotlib.patches import Patch
 from matplotlib.ticker import MaxNLocator
 
 from pipeline.methods import METHODS
-from pipeline.methods.common import parameters
+from pipeline.methods.base import parameters
 from pipeline.plots.common import NU_LABEL, axes, dataset_title
 
 NUTS, SVI = METHODS["nuts"], METHODS["svi"]  # the tutorial's figures show these two

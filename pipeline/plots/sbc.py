@@ -18,7 +18,8 @@ from scipy import stats
 
 from pipeline.analysis.calibration import coverage_curve, pit
 
-LABELS = {"loglik": "log p(y | θ)"}  # a parameter is labelled by its name
+# the test quantities' labels; a parameter is labelled by its name
+LABELS = {"loglik": "log p(y | θ)", "logjoint": "log p(y, θ)"}
 BAND_PROB = 0.95
 
 

@@ -20,7 +20,10 @@ KEYS = ("model", "line", "priors", "methods")
 def record(method, idata) -> dict:
     """A method's evaluations, seconds and effective draws, from its file."""
     counts = method.evaluations(idata)
-    ess, kind = method.effective_draws(idata)
+    if method.effective_draws is None:
+        ess, kind = np.nan, "none: an approximation's draws are not posterior samples"
+    else:
+        ess, kind = method.effective_draws(idata)
     attrs = idata.posterior.attrs
     return {
         **{f"{name}_evaluations": float(n) for name, n in counts._asdict().items()},

@@ -22,8 +22,7 @@ from pipeline.io.files import (
 )
 from pipeline.io.provenance import provenance
 from pipeline.methods import METHODS, Variant, dataset_keys, entry_name, find
-from pipeline.methods.base import FitInput
-from pipeline.methods.common import parameters
+from pipeline.methods.base import FitInput, parameters
 from pipeline.stages import cli
 from pipeline.stages.observation import Observation, problem, read_observation
 
@@ -61,7 +60,8 @@ def fit(variant: Variant, config: dict, obs: Observation, start: np.ndarray | No
 
 def start_point(variant: Variant, config: dict, obs: Observation, path: str) -> np.ndarray:
     """A dataset's start of the fit, in the model's parameter order (a batch of one): Adam's
-    end point in optimize.nc, or the point estimate of the start method's file."""
+    end point in optimize.nc, or the point estimate of the start method's file, or (dispersed
+    starts, (1, start, param)) its first draws."""
     prob = problem(config, variant.model, obs.nu, obs.dtype)
     if variant.method.start == "adam":
         adam = read_dataset(path, "optimize")["params"].sel(optimizer="adam").isel(step=-1)
@@ -69,6 +69,10 @@ def start_point(variant: Variant, config: dict, obs: Observation, path: str) -> 
         return np.asarray(prob.model.start(prob.line, obs.f_obs, end))[None]
     source = METHODS[variant.method.start]
     idata = read_inference(path, source.layout)
+    if variant.method.dispersed_starts is not None:
+        count = variant.method.dispersed_starts(variant.typed_settings())
+        draws = np.stack([idata.posterior[n].values.ravel() for n in parameters(idata)], -1)
+        return draws[:count].astype(obs.dtype)[None]
     if source.point is not None:
         point = source.point(idata)
     else:

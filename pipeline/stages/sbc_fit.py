@@ -17,7 +17,8 @@ from pipeline.setup.runtime import configure_jax
 from pipeline.stages import cli
 from pipeline.stages.observation import problem
 
-KEYS = ("model", "line", "priors", "study.methods", "study.num_draws", "batching", "optimize",
+KEYS = ("model", "line", "priors", "study.methods", "study.num_draws", "study.thinning", "batching",
+        "optimize",
         "<the method's own section>")  # fmt: skip
 
 
@@ -32,16 +33,23 @@ def fit_block(variant: Variant, config: dict, block, start_path: str | None):
         o = config["optimize"]
         adam = sbc.AdamStart(o["init"], o["adam_learning_rate"], o["steps"])
         starts = sbc.adam_starts(prob, ys, adam)
-    elif method.start is not None:  # the start method's posterior means of the block
-        starts = read_dataset(start_path, "sbc_fit")["mean"].values.astype(ys.dtype)
+    elif method.start is not None:  # the start method's posterior means (or draws) of the block
+        start_fits = read_dataset(start_path, "sbc_fit")
+        if method.dispersed_starts is None:
+            starts = start_fits["mean"].values.astype(ys.dtype)
+        else:
+            count = method.dispersed_starts(variant.typed_settings())
+            starts = start_fits["draws"].values[:, :count].astype(ys.dtype)
     else:
         starts = None
     keys = dataset_keys(variant.settings["seed"], variant.name, indices) if method.seeded else None
     given = FitInput(prob, ys, keys, starts, variant.typed_settings(), batching)
     arrays, seconds = method.fit(given, False)
     per_chain = method.draws(arrays, prob.model.names)
-    fit = sbc.block_fit(per_chain, method.diagnostics(arrays, per_chain), seconds,
-                        method.independent_draws, config["study"]["num_draws"])  # fmt: skip
+    study = config["study"]
+    diagnostics = method.diagnostics(arrays, per_chain)
+    fit = sbc.block_fit(per_chain, diagnostics, seconds, method.independent_draws,
+                        study["num_draws"], study["thinning"])  # fmt: skip
     return prob, fit, sbc.block_ranks(prob, block, fit, stream_tag(variant.name))
 
 
@@ -77,13 +85,12 @@ def main(argv: Sequence[str] | None = None) -> None:
         coords={
             "dataset": block["dataset"].values,
             "param": list(prob.model.names),
-            "quantity": [*prob.model.names, sbc.LOGLIK],
+            "quantity": [*prob.model.names, *sbc.TEST_QUANTITIES],
             "draw": np.arange(fit.draws.shape[1]),
         },
         data_vars=sbc.block_variables(block, fit, ranks),
         attrs={
             "inference": args.name,
-            "thin": fit.thin,
             **fit.seconds,
             **provenance(args.name, record, {"data": args.data}),
         },
