@@ -69,7 +69,8 @@ def main(argv: Sequence[str] | None = None) -> None:
     names = stratum_names(study["noise_strata"])
     table = calibration_rows(ds, study["coverage_levels"], study["rank_bins"], names)
     shown = ["fits", "stratum", "inference", "quantity", "n", "n_flagged", "coverage_90",
-             "p_uniform", "rank_location_z", "rank_spread_z", "holm_rejected", "verdict"]  # fmt: skip
+             "p_uniform", "rank_location_z", "rank_spread_z", "holm_rejected",
+             "verdict"]  # fmt: skip
     print(table[shown].to_string(index=False, float_format="%.3g"))
     print(f"{len(failed)} fits failed their checks or gave NaN (see {args.failed_csv})")
     with replaced_atomically(args.calibration_csv) as tmp:
