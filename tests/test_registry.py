@@ -4,6 +4,7 @@ and a calibration study, without touching any other file."""
 
 from __future__ import annotations
 
+import json
 import re
 from pathlib import Path
 
@@ -35,7 +36,10 @@ def free_gamma_run(tmp_path_factory) -> Workflow:
     config["figures"]["per_dataset"] = False  # the figures are the tutorial model's tests'
     config["study"] |= {"num_datasets": 4, "block_size": 4, "num_draws": 19, "rank_bins": 5,
                         "coverage_levels": [0.5, 0.9], "noise_strata": 2,
-                        "methods": ["svi", "laplace"]}  # fmt: skip
+                        # a variant, and SA's chains started at draws of the Laplace blocks
+                        "methods": ["svi", "laplace", {"name": "laplace_constrained",
+                                    "method": "laplace", "coordinates": "constrained"},
+                                    "gradient_free"]}  # fmt: skip
     workflow = Workflow(tmp_path_factory.mktemp("free_gamma"), config)
     workflow.snakemake("--cores", "2")
     return workflow
@@ -73,6 +77,19 @@ def test_the_free_gamma_model_runs_through_a_calibration_study(free_gamma_run):
     ]
     truth = ranks["truth"].sel(param="loggamma").values
     assert ((truth > -1) & (truth < 1)).all()  # drawn from the prior in free_gamma.yaml
+    # every entry, the variant under its own name, ranked side by side
+    entries = ["svi", "laplace", "laplace_constrained", "gradient_free"]
+    assert list(ranks["inference"].values) == entries
+    blocks = {e: read_dataset(tmp_path / f"results/sbc/blocks/000/{e}.nc", "sbc_fit")
+              for e in entries}  # fmt: skip
+    settings = {e: json.loads(blocks[e].attrs["settings"])["settings"] for e in entries[1:3]}
+    assert (settings["laplace"]["coordinates"], settings["laplace_constrained"]["coordinates"]) == (
+        "unconstrained", "constrained")  # fmt: skip
+    unconstrained = blocks["laplace"]["draws"].sel(param="loggamma").values
+    assert ((unconstrained > -1) & (unconstrained < 1)).all()  # inside the support, always
+    # SA's chains (2 in the tiny config) each start at their own Laplace draw: MCMC, thinned
+    sa = blocks["gradient_free"]
+    assert (sa["thin"] >= 1).all() and np.isfinite(sa["r_hat"]).all()
 
 
 MOCK = '''\

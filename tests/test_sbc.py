@@ -210,6 +210,16 @@ def test_adding_datasets_reruns_only_the_new_block_and_the_analysis(tiny_sbc):
     }  # fmt: skip
 
 
+def test_the_thinning_reruns_only_the_mcmc_blocks(tiny_sbc):
+    # the study's methods: nuts, svi, laplace (2 blocks each); only NUTS's draws are thinned
+    tiny_sbc.write_config(sbc_config(thinning="widest"))
+    try:
+        planned = tiny_sbc.planned_jobs()
+    finally:
+        tiny_sbc.write_config(sbc_config())
+    assert planned == {"sbc_fit": 2, "sbc_ranks": 1, "sbc_figure": len(SBC_FIGURES), "all": 1}
+
+
 def test_a_threshold_reruns_only_the_analysis(tiny_sbc):
     config = sbc_config()
     config["diagnostics"]["min_ess"] = 50

@@ -177,10 +177,7 @@ STUDY_LAYOUTS: dict[str, Layout] = {
             "thin": Var(("dataset",), "1", "every thin-th draw was ranked (chains pooled)"),
             "ranked_draws": Var(("dataset",), "1", "draws ranked: L, or fewer where ESS < L"),
             "ess_min": Var(
-                ("dataset",),
-                "1",
-                "smallest bulk or tail ESS over the parameters, which set the thinning (MCMC)",
-                finite=False,
+                ("dataset",), "1", "least bulk or tail ESS: the thinning's (MCMC)", finite=False
             ),
             "converged": Var(
                 ("dataset",), "1", "1 if Newton converged, else 0 (Laplace)", finite=False

@@ -243,7 +243,8 @@ def sbc_fit_config(wildcards):
     """What a block's fits by one entry read of the config."""
     variant = STUDY_ENTRIES[wildcards.study_entry]
     adam = ("optimize",) if variant.method.start == "adam" else ()
-    return used_config(*model_keys(variant), "study.num_draws", "batching", *adam,
+    thinning = () if variant.method.independent_draws else ("study.thinning",)
+    return used_config(*model_keys(variant), "study.num_draws", *thinning, "batching", *adam,
                        study__methods=[variant.name])
 
 
