@@ -1,6 +1,7 @@
-"""This checkout against an earlier revision, side by side: a sweep's next dataset's fitting jobs.
+"""This checkout against an earlier revision, side by side: a sweep's next dataset's fitting jobs,
+or (--sbc N) an SBC study's cost per dataset.
 
-python -m benchmarks.baseline REVISION [--repeats N] [--quick]
+python -m benchmarks.baseline REVISION [--repeats N] [--quick] [--sbc N]
 
 A sweep pays, for every dataset after the first, whatever its jobs cannot take from the JAX
 cache. For each revision in turn (alternating, so that both see the same machine load), with
@@ -15,6 +16,12 @@ have the same names), never a stage's command line, whose flags differ between r
 (e.g. before and after the generic `fit` stage and `--config JSON`). Each revision runs its
 own config/config.yaml; --quick shrinks both with the settings of the quick overlay
 (benchmarks.common.QUICK_OVERLAY) that both configs spell the same way.
+
+With --sbc N each revision runs, in a new directory with an empty JAX cache, alternating, the
+SBC study of its own default config (NUTS, SVI, Laplace with the tutorial's settings) on its
+first N datasets: the wall seconds of each method's block jobs (Snakemake's benchmark files
+blocks/*/benchmarks/{method}.tsv, a job's whole process: start, fit, ranks, write) per dataset,
+and of the whole run. Writes results/benchmarks/baseline_sbc.csv and .md.
 """
 
 from __future__ import annotations
@@ -143,17 +150,75 @@ def compare(revision: str, repeats: int, quick: bool = False) -> Table:
                  rows, notes=notes)  # fmt: skip
 
 
+STUDY_METHODS = ("nuts", "svi", "laplace")  # the study's methods in every revision's default
+
+
+def study_seconds(tree: Path, num_datasets: int) -> dict[str, float]:
+    """Wall seconds per dataset of each method's block jobs, and of the whole run, of the SBC
+    study on a revision's default config, its first `num_datasets` datasets, empty cache."""
+    workdir, cache = scratch("baseline-sbc"), scratch("cache")
+    try:
+        config = load_config(tree / "config" / "config.yaml")
+        config["targets"] = ["sbc"]
+        config["study"]["num_datasets"] = num_datasets
+        write_config(workdir, config)
+        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
+        env["DIFFSPEC_JAX_CACHE_DIR"] = str(cache)
+        cmd = [PYTHON, "-m", "snakemake", "-s", str(tree / "Snakefile"), "-d", str(workdir),
+               "--cores", "2"]  # fmt: skip
+        run = run_command(cmd, env=env, cwd=workdir, log=workdir / "snakemake.log")
+        blocks = workdir / "results" / "sbc" / "blocks"
+        seconds = {m: sum(job_seconds(b, m) for b in sorted(blocks.iterdir())) / num_datasets
+                   for m in STUDY_METHODS}  # fmt: skip
+        return seconds | {"whole run": run.wall / num_datasets}
+    finally:
+        remove(workdir)
+        remove(cache)
+
+
+def compare_study(revision: str, repeats: int, num_datasets: int) -> Table:
+    """Median seconds per dataset of the SBC study's block jobs, the revision's and this
+    checkout's, and their ratio."""
+    samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
+    trees = {revision: checkout(revision), "checkout": REPO}
+    try:
+        for repeat in range(repeats):
+            for name, tree in trees.items():
+                for job, seconds in study_seconds(tree, num_datasets).items():
+                    samples[name][job].append(seconds)
+                print(f"  {repeat} {name}: {dict(samples[name])}", flush=True)
+    finally:
+        subprocess.run(["git", "worktree", "remove", "--force", str(trees[revision])], cwd=REPO)
+        remove(trees[revision].parent)
+    rows = []
+    for job in (*STUDY_METHODS, "whole run"):
+        base, new = (Stats.of(samples[n][job]) for n in trees)
+        row = {"job": job, **base.columns("baseline_s"), **new.columns("checkout_s")}
+        rows.append(row | {"ratio": row["checkout_s"] / row["baseline_s"]})
+    notes = [f"baseline: {revision}; checkout: {machine()['git']}; median of {repeats} runs "
+             f"each, alternating; wall seconds per dataset of each method's block jobs and of the "
+             f"whole run, SBC study of each revision's default config on {num_datasets} "
+             "datasets, --cores 2, empty JAX cache"]  # fmt: skip
+    return Table("baseline_sbc", f"SBC study per dataset: {revision} against this checkout",
+                 rows, notes=notes)  # fmt: skip
+
+
 def main(argv: list[str] | None = None) -> None:
     """Command line: compare a revision with this checkout and write the table."""
     p = argparse.ArgumentParser(prog="python -m benchmarks.baseline", description=__doc__)
     p.add_argument("revision", help="a git revision of this repository, e.g. HEAD~3")
     p.add_argument("--repeats", type=int, help="runs per revision (default 3, --quick 1)")
     p.add_argument("--quick", action="store_true", help="smoke run: quick settings, 1 repeat")
+    p.add_argument("--sbc", type=int, metavar="N", help="the SBC study on N datasets instead")
     args = p.parse_args(argv)
-    table = compare(args.revision, args.repeats or (1 if args.quick else 3), args.quick)
+    repeats = args.repeats or (1 if args.quick else 3)
+    if args.sbc:
+        table = compare_study(args.revision, repeats, args.sbc)
+    else:
+        table = compare(args.revision, repeats, args.quick)
     print(table.text())
     table.write_csv()
-    (OUT / "baseline.md").write_text(table.markdown())
+    (OUT / f"{table.name}.md").write_text(table.markdown())
 
 
 if __name__ == "__main__":
