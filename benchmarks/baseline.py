@@ -32,7 +32,7 @@ import math
 import os
 import subprocess
 from collections import defaultdict
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -100,9 +100,7 @@ def next_dataset_seconds(tree: Path, overlay: Mapping[str, Any]) -> dict[str, fl
         config = merged(load_config(tree / "config" / "config.yaml"), overlay)
         config["datasets"] |= {"sigma_noise": [0.1, 0.2], "seeds": [1, 2]}
         write_config(workdir, config)
-        # each revision's jobs get their environment from its own Snakefile, not from here
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
-        env["DIFFSPEC_JAX_CACHE_DIR"] = str(cache)
+        env = job_environment(cache)
         for dataset in (FIRST, NEXT):
             cmd = [PYTHON, "-m", "snakemake", "-s", str(tree / "Snakefile"), "-d", str(workdir),
                    "--cores", "1", *(f"{dataset}/{rule}.nc" for rule in RULES)]  # fmt: skip
@@ -113,28 +111,56 @@ def next_dataset_seconds(tree: Path, overlay: Mapping[str, Any]) -> dict[str, fl
         remove(cache)
 
 
-def compare(revision: str, repeats: int, quick: bool = False) -> Table:
-    """Median seconds of each job of the next dataset, the revision's and this checkout's."""
+def side_by_side(
+    revision: str,
+    repeats: int,
+    measure: Callable[[Path], dict[str, float]],
+    prepare: Callable[[dict[str, Path]], None] = lambda trees: None,
+) -> dict[str, dict[str, list[float]]]:
+    """`measure` run on a worktree of `revision` and on this checkout, alternating, `repeats`
+    times each (`prepare` sees both trees first): name -> job -> seconds of every repeat."""
     samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
     trees = {revision: checkout(revision), "checkout": REPO}
     try:
-        configs = [load_config(tree / "config" / "config.yaml") for tree in trees.values()]
-        overlay = common_overlay(QUICK_OVERLAY, *configs) if quick else {}
+        prepare(trees)
         for repeat in range(repeats):
             for name, tree in trees.items():
-                for rule, seconds in next_dataset_seconds(tree, overlay).items():
-                    samples[name][rule].append(seconds)
+                for job, seconds in measure(tree).items():
+                    samples[name][job].append(seconds)
                 print(f"  {repeat} {name}: {dict(samples[name])}", flush=True)
     finally:
         subprocess.run(["git", "worktree", "remove", "--force", str(trees[revision])], cwd=REPO)
         remove(trees[revision].parent)
+    return {name: samples[name] for name in trees}
+
+
+def job_environment(cache: Path) -> dict[str, str]:
+    """A revision's snakemake environment: its jobs get theirs from its own Snakefile, not from
+    here; the JAX cache in `cache`."""
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
+    return env | {"DIFFSPEC_JAX_CACHE_DIR": str(cache)}
+
+
+def compare(revision: str, repeats: int, quick: bool = False) -> Table:
+    """Median seconds of each job of the next dataset, the revision's and this checkout's."""
+    overlay: dict[str, Any] = {}
+
+    def measure(tree: Path) -> dict[str, float]:
+        return next_dataset_seconds(tree, overlay)
+
+    def prepare(trees: dict[str, Path]) -> None:
+        if quick:
+            configs = [load_config(tree / "config" / "config.yaml") for tree in trees.values()]
+            overlay.update(common_overlay(QUICK_OVERLAY, *configs))
+
+    samples = side_by_side(revision, repeats, measure, prepare)
     rows = []
     for rule in (*RULES, "total"):
         if rule == "total":
-            base, new = (sum(Stats.of(samples[n][r]).median for r in RULES) for n in trees)
+            base, new = (sum(Stats.of(samples[n][r]).median for r in RULES) for n in samples)
             row = {"job": rule, "baseline_s": base, "checkout_s": new}
         else:
-            base, new = (Stats.of(samples[n][rule]) for n in trees)
+            base, new = (Stats.of(samples[n][rule]) for n in samples)
             row = {"job": rule, **base.columns("baseline_s"), **new.columns("checkout_s")}
         rows.append(row | {"ratio": row["checkout_s"] / row["baseline_s"]})
     notes = [
@@ -162,8 +188,7 @@ def study_seconds(tree: Path, num_datasets: int) -> dict[str, float]:
         config["targets"] = ["sbc"]
         config["study"]["num_datasets"] = num_datasets
         write_config(workdir, config)
-        env = {k: v for k, v in os.environ.items() if k not in ("PYTHONHASHSEED", "PYTHONPATH")}
-        env["DIFFSPEC_JAX_CACHE_DIR"] = str(cache)
+        env = job_environment(cache)
         cmd = [PYTHON, "-m", "snakemake", "-s", str(tree / "Snakefile"), "-d", str(workdir),
                "--cores", "2"]  # fmt: skip
         run = run_command(cmd, env=env, cwd=workdir, log=workdir / "snakemake.log")
@@ -179,20 +204,10 @@ def study_seconds(tree: Path, num_datasets: int) -> dict[str, float]:
 def compare_study(revision: str, repeats: int, num_datasets: int) -> Table:
     """Median seconds per dataset of the SBC study's block jobs, the revision's and this
     checkout's, and their ratio."""
-    samples: dict[str, dict[str, list[float]]] = defaultdict(lambda: defaultdict(list))
-    trees = {revision: checkout(revision), "checkout": REPO}
-    try:
-        for repeat in range(repeats):
-            for name, tree in trees.items():
-                for job, seconds in study_seconds(tree, num_datasets).items():
-                    samples[name][job].append(seconds)
-                print(f"  {repeat} {name}: {dict(samples[name])}", flush=True)
-    finally:
-        subprocess.run(["git", "worktree", "remove", "--force", str(trees[revision])], cwd=REPO)
-        remove(trees[revision].parent)
+    samples = side_by_side(revision, repeats, lambda tree: study_seconds(tree, num_datasets))
     rows = []
     for job in (*STUDY_METHODS, "whole run"):
-        base, new = (Stats.of(samples[n][job]) for n in trees)
+        base, new = (Stats.of(samples[n][job]) for n in samples)
         row = {"job": job, **base.columns("baseline_s"), **new.columns("checkout_s")}
         rows.append(row | {"ratio": row["checkout_s"] / row["baseline_s"]})
     notes = [f"baseline: {revision}; checkout: {machine()['git']}; median of {repeats} runs "

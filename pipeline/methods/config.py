@@ -140,12 +140,12 @@ def _list_problems(config: Mapping, key: str, model: Model, whole: bool) -> list
         if not NAME.fullmatch(variant.name) or variant.name in RESERVED:
             found.append(f"{where}.name = {variant.name!r}: a name is lower-case letters, digits"
                          f" and _, not one of {', '.join(RESERVED)}")  # fmt: skip
-        if whole and variant.method.start not in (None, "adam") and not start_of(variant, entries):
+        source = start_of(variant, entries) if whole else None
+        if whole and variant.method.start not in (None, "adam") and source is None:
             found.append(
                 f"{where} ({variant.name}) starts from a {variant.method.start} fit of "
                 f"model {variant.model}: put such an entry before it in config.{key}"
             )
-        source = start_of(variant, entries) if whole else None
         if source is not None and variant.method.dispersed_starts is not None:
             starts = variant.method.dispersed_starts(variant.typed_settings())
             # a study's block files keep L draws of each fit, a dataset's file all of them
